@@ -1,0 +1,125 @@
+package io.affinity;
+
+import com.typesafe.config.Config;
+import io.affinity.config.ConfigLoader;
+import io.affinity.config.Settings;
+import io.affinity.config.SettingsException;
+import io.affinity.features.FeaturesStage;
+import io.affinity.ingest.IngestStage;
+import io.affinity.io.Datasets;
+import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.MissingInputException;
+import io.affinity.pipeline.Pipeline;
+import io.affinity.pipeline.SparkSessions;
+import io.affinity.pipeline.Stage;
+import io.affinity.pipeline.StageContext;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point for spark-submit and local runs. Thin on purpose: parse the command line, load and
+ * validate all settings before Spark starts, run the stages, map the outcome to an exit code.
+ */
+public final class Main {
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+  public static final int OK = 0;
+  public static final int FAILED = 1;
+  public static final int USAGE = 2;
+  public static final int DATA_QUALITY = 3;
+  public static final int MODEL_QUALITY = 4;
+
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  /** Runs the command line and returns the exit code (never calls System.exit; tests call this). */
+  public static int run(String[] args) {
+    Settings settings;
+    List<Stage> stages;
+    Cli cli;
+    try {
+      cli = Cli.parse(args);
+      if (cli.help()) {
+        System.out.println(Cli.usage());
+        return OK;
+      }
+      Config config = ConfigLoader.load(cli.configFile(), cli.overrides());
+      settings = Settings.from(config, cli.runDate());
+      stages = stages(cli.stage(), settings);
+    } catch (SettingsException e) {
+      System.err.println("affinity: configuration error: " + e.getMessage());
+      return USAGE;
+    }
+    LOG.info("affinity {} run_date={} output={} config digest {}\n{}", cli.stage(), settings.runDate(),
+        settings.outputRoot(), settings.configDigest(), ConfigLoader.redacted(settings.renderedConfig()));
+
+    boolean ownSession = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
+    SparkSession spark = null;
+    try {
+      spark = SparkSessions.create(settings.spark());
+      Datasets datasets = new Datasets(spark, settings.outputRoot(), settings.runDate());
+      Map<String, Object> info = new LinkedHashMap<>();
+      info.put("affinity_version", version());
+      info.put("spark_version", spark.version());
+      info.put("java_version", System.getProperty("java.version"));
+      info.put("config_digest", settings.configDigest());
+      new Pipeline(stages, info).run(new StageContext(spark, settings.runDate(), datasets));
+      System.out.println("affinity: " + cli.stage() + " done for run_date=" + settings.runDate()
+          + "\n  outputs:  " + settings.outputRoot()
+          + "\n  manifest: " + datasets.path("runs") + "/manifest.json");
+      return OK;
+    } catch (SettingsException | MissingInputException e) {
+      System.err.println("affinity: error: " + e.getMessage());
+      return USAGE;
+    } catch (DataQualityException e) {
+      System.err.println("affinity: " + e.getMessage());
+      return DATA_QUALITY;
+    } catch (RuntimeException e) {
+      LOG.error("affinity failed", e);
+      System.err.println("affinity: failed: " + rootMessage(e) + " (stack trace in the log above)");
+      return FAILED;
+    } finally {
+      if (ownSession && spark != null) {
+        spark.stop();
+      }
+    }
+  }
+
+  /** The stages a command names, constructed with their settings. */
+  static List<Stage> stages(String name, Settings s) {
+    List<Stage> all = new ArrayList<>();
+    all.add(new IngestStage(s));
+    all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
+    if (name.equals("all")) {
+      return all;
+    }
+    for (Stage st : all) {
+      if (st.name().equals(name)) {
+        return List.of(st);
+      }
+    }
+    throw new SettingsException(null, "unknown stage '" + name + "'");
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage();
+    return t == e ? String.valueOf(m) : e.getMessage() + " <- " + t.getClass().getSimpleName() + ": " + m;
+  }
+
+  private static String version() {
+    String v = Main.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+}

@@ -1,0 +1,288 @@
+package io.affinity.ingest;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import io.affinity.config.CsvFormat;
+import io.affinity.config.Settings;
+import io.affinity.io.Datasets;
+import io.affinity.io.IdMaps;
+import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.Stage;
+import io.affinity.pipeline.StageContext;
+import io.affinity.pipeline.StageReport;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.expressions.WindowSpec;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stage {@code ingest}: reads every configured source, quarantines bad rows with a reason, caps or
+ * quarantines outliers, removes duplicates, checks the data-quality gate, and writes
+ * {@code clean/<source>}, {@code quarantine/} and the id maps. For each source, rows read =
+ * clean + quarantined + duplicates removed, and the stage fails if that ever does not hold.
+ */
+public final class IngestStage implements Stage {
+  private static final Logger LOG = LoggerFactory.getLogger(IngestStage.class);
+  private static final String CAPPED = "_capped";
+
+  private final Settings settings;
+
+  public IngestStage(Settings settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public String name() {
+    return "ingest";
+  }
+
+  /** One source to ingest: its layout, parser and deduplication key. */
+  private record Source(String name, CsvFormat csv, RowParser parser, List<String> key) {}
+
+  @Override
+  public StageReport run(StageContext ctx) {
+    Instant futureLimit = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+        .plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
+    List<Source> sources = new ArrayList<>();
+    sources.add(new Source("events", settings.events().csv(),
+        new EventParser(settings.events(), settings.eventTypes(), settings.ingest(), futureLimit),
+        List.of("user_id", "item_id", "event_type", "event_time")));
+    if (settings.ratings().csv().present()) {
+      sources.add(new Source("ratings", settings.ratings().csv(),
+          new RatingParser(settings.ratings(), settings.ingest(), futureLimit), List.of("user_id", "item_id", "event_time")));
+    }
+    if (settings.users().csv().present()) {
+      sources.add(new Source("users", settings.users().csv(), new UserParser(settings.users(), settings.ingest()),
+          List.of("user_id")));
+    }
+    if (settings.items().csv().present()) {
+      sources.add(new Source("items", settings.items().csv(), new ItemParser(settings.items(), settings.ingest()),
+          List.of("item_id")));
+    }
+
+    StageReport report = new StageReport();
+    Map<String, Object> perSource = report.section("sources");
+    Map<String, Dataset<Row>> parsed = new LinkedHashMap<>();
+    Dataset<Row> quarantine = null;
+    List<String> gateFailures = new ArrayList<>();
+    for (Source s : sources) {
+      ctx.spark().sparkContext().setJobDescription("ingest: parse " + s.name());
+      SourceReader.Read read = SourceReader.read(ctx.spark(), s.csv(), s.parser());
+      Dataset<Row> rows = read.rows().persist(StorageLevel.MEMORY_AND_DISK());
+      Map<String, Object> counts = new LinkedHashMap<>();
+      counts.put("path", s.csv().path());
+      counts.put("files", read.files().size());
+      if (s.name().equals("events")) {
+        rows = outliers(rows, counts);
+      }
+      countRows(rows, read, s, counts);
+      perSource.put(s.name(), counts);
+      parsed.put(s.name(), rows);
+      Dataset<Row> rejects = rows.filter(col(SourceReader.REASON).isNotNull()).select(
+          lit(s.name()).as("source"), col(SourceReader.FILE), col(SourceReader.LINE), col(SourceReader.OFFSET),
+          col(SourceReader.RAW), col(SourceReader.REASON), col(SourceReader.DETAIL));
+      quarantine = quarantine == null ? rejects : quarantine.unionByName(rejects);
+      long readRows = (Long) counts.get("read");
+      double share = readRows == 0 ? 0 : (Long) counts.get("quarantined") / (double) readRows;
+      counts.put("quarantined_share", share);
+      if (share > settings.ingest().maxRejectShare()) {
+        gateFailures.add(String.format(Locale.ROOT, "%s quarantined %.2f%% of %d rows (limit %.2f%%, affinity.ingest.max-reject-share); top reasons: %s",
+            s.name(), share * 100, readRows, settings.ingest().maxRejectShare() * 100, topReasons(counts)));
+      }
+    }
+    ctx.spark().sparkContext().setJobDescription("ingest: write quarantine");
+    ctx.datasets().write(quarantine.orderBy("source", SourceReader.FILE, SourceReader.OFFSET), "quarantine");
+    report.put("quarantine_path", ctx.datasets().path("quarantine").toString());
+    if (!gateFailures.isEmpty()) {
+      parsed.values().forEach(Dataset::unpersist);
+      throw new DataQualityException("data-quality gate failed: " + String.join("; ", gateFailures)
+          + ". Quarantined rows with reasons are in " + ctx.datasets().path("quarantine"), report);
+    }
+
+    for (Source s : sources) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> counts = (Map<String, Object>) perSource.get(s.name());
+      dedupAndWrite(ctx.datasets(), s, parsed.get(s.name()), counts);
+      parsed.get(s.name()).unpersist();
+    }
+
+    ctx.spark().sparkContext().setJobDescription("ingest: id maps");
+    Dataset<Row> events = ctx.datasets().read("clean/events", name());
+    Dataset<Row> userIds = events.select(col("user_id").as("id"));
+    Dataset<Row> itemIds = events.select(col("item_id").as("id"));
+    if (settings.ratings().csv().present()) {
+      Dataset<Row> ratings = ctx.datasets().read("clean/ratings", name());
+      userIds = userIds.union(ratings.select(col("user_id").as("id")));
+      itemIds = itemIds.union(ratings.select(col("item_id").as("id")));
+    }
+    Map<String, Object> idmaps = report.section("id_maps");
+    idmaps.put("users", IdMaps.update(ctx.spark(), ctx.datasets(), "users", userIds));
+    idmaps.put("items", IdMaps.update(ctx.spark(), ctx.datasets(), "items", itemIds));
+    return report;
+  }
+
+  /** Caps or quarantines purchase values above the configured quantile. */
+  private Dataset<Row> outliers(Dataset<Row> rows, Map<String, Object> counts) {
+    Dataset<Row> out = rows.withColumn(CAPPED, lit(false));
+    String action = settings.ingest().outlierAction();
+    if (action.equals("off")) {
+      return out;
+    }
+    Column cleanPurchase = col(SourceReader.REASON).isNull().and(col("event_type").equalTo(settings.eventTypes().purchase()));
+    Map<String, Object> thresholds = new LinkedHashMap<>();
+    for (String c : settings.ingest().outlierColumns()) {
+      double[] q = rows.filter(cleanPurchase.and(col(c).isNotNull()))
+          .stat().approxQuantile(c, new double[] {settings.ingest().outlierQuantile()}, 1e-4);
+      if (q.length == 0) {
+        continue; // no purchase has this column
+      }
+      double t = q[0];
+      thresholds.put(c, t);
+      Column outlier = cleanPurchase.and(col(c).gt(t));
+      StructField field = rows.schema().apply(c);
+      if (action.equals("cap")) {
+        out = out.withColumn(CAPPED, col(CAPPED).or(outlier))
+            .withColumn(c, when(outlier, lit(t).cast(field.dataType())).otherwise(col(c)));
+      } else {
+        out = out.withColumn(SourceReader.DETAIL, when(outlier, concat(lit("column '" + c + "' = "), col(c).cast("string"),
+                lit(String.format(Locale.ROOT, ": above the %s quantile %s of purchases", settings.ingest().outlierQuantile(), t))))
+                .otherwise(col(SourceReader.DETAIL)))
+            .withColumn(SourceReader.REASON, when(outlier, lit(ReasonCode.OUTLIER.name())).otherwise(col(SourceReader.REASON)));
+      }
+    }
+    Map<String, Object> o = new LinkedHashMap<>();
+    o.put("action", action);
+    o.put("quantile", settings.ingest().outlierQuantile());
+    o.put("thresholds", thresholds);
+    counts.put("outliers", o);
+    return out;
+  }
+
+  /** Rows read per reason and per file; detects empty and header-only inputs. */
+  private void countRows(Dataset<Row> rows, SourceReader.Read read, Source s, Map<String, Object> counts) {
+    Column capped = rows.columns().length > 0 && Arrays.asList(rows.columns()).contains(CAPPED)
+        ? sum(when(col(CAPPED), 1).otherwise(0)) : lit(0L);
+    List<Row> byFile = rows.groupBy(col(SourceReader.FILE), col(SourceReader.REASON))
+        .agg(count(lit(1)).as("n"), capped.as("capped")).collectAsList();
+    long total = 0;
+    long rejected = 0;
+    long cappedRows = 0;
+    Map<String, Long> reasons = new TreeMap<>();
+    java.util.Set<String> filesWithRows = new java.util.HashSet<>();
+    for (Row r : byFile) {
+      long n = r.getLong(2);
+      total += n;
+      filesWithRows.add(r.getString(0));
+      if (!r.isNullAt(3)) {
+        cappedRows += ((Number) r.get(3)).longValue();
+      }
+      if (!r.isNullAt(1)) {
+        rejected += n;
+        reasons.merge(r.getString(1), n, Long::sum);
+      }
+    }
+    List<String> noRows = new ArrayList<>();
+    for (String f : read.files()) {
+      if (!filesWithRows.contains(f)) {
+        noRows.add(f);
+      }
+    }
+    counts.put("read", total);
+    counts.put("quarantined", rejected);
+    counts.put("quarantined_by_reason", reasons);
+    if (s.name().equals("events")) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> o = (Map<String, Object>) counts.computeIfAbsent("outliers", k -> new LinkedHashMap<>());
+      o.put("capped", cappedRows);
+    }
+    counts.put("files_without_data", noRows);
+    if (!noRows.isEmpty()) {
+      LOG.warn("input {}: {} file(s) are empty or header-only: {}", s.name(), noRows.size(), noRows);
+    }
+    if (total == 0) {
+      throw new DataQualityException("input " + s.name() + " has no data rows: "
+          + (noRows.size() == 1 ? "file " + noRows.get(0) + " is" : "files " + noRows + " are")
+          + " empty or header-only (" + s.csv().keyPrefix() + ".path = " + s.csv().path() + ")", null);
+    }
+  }
+
+  private static String topReasons(Map<String, Object> counts) {
+    @SuppressWarnings("unchecked")
+    Map<String, Long> reasons = (Map<String, Long>) counts.get("quarantined_by_reason");
+    List<Map.Entry<String, Long>> list = new ArrayList<>(reasons.entrySet());
+    list.sort(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()));
+    List<String> top = new ArrayList<>();
+    for (int i = 0; i < Math.min(3, list.size()); i++) {
+      top.add(list.get(i).getKey() + " " + list.get(i).getValue());
+    }
+    return String.join(", ", top);
+  }
+
+  /**
+   * Keeps the first occurrence (by file, then byte offset) of every key. Rows equal in every
+   * column count as exact duplicates, other repeats of the key as key duplicates. Both windows share
+   * one shuffle: the exact window's partitioning (key + rest) is satisfied by the key partitioning.
+   */
+  private void dedupAndWrite(Datasets datasets, Source s, Dataset<Row> rows, Map<String, Object> counts) {
+    String[] typed = s.parser().schema().fieldNames();
+    List<Column> keyCols = new ArrayList<>();
+    for (String k : s.key()) {
+      keyCols.add(col(k));
+    }
+    List<Column> allCols = new ArrayList<>();
+    for (String f : typed) {
+      allCols.add(col(f));
+    }
+    Column[] order = {col(SourceReader.FILE), col(SourceReader.OFFSET)};
+    WindowSpec byKey = Window.partitionBy(keyCols.toArray(new Column[0])).orderBy(order);
+    WindowSpec byAll = Window.partitionBy(allCols.toArray(new Column[0])).orderBy(order);
+    Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull())
+        .withColumn("_rn", row_number().over(byKey))
+        .withColumn("_rn_exact", row_number().over(byAll))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Row c = flagged.agg(
+        count(lit(1)),
+        sum(when(col("_rn").gt(1), 1).otherwise(0)),
+        sum(when(col("_rn_exact").gt(1), 1).otherwise(0))).first();
+    long cleanBefore = c.getLong(0);
+    long dups = c.isNullAt(1) ? 0 : c.getLong(1);
+    long exact = c.isNullAt(2) ? 0 : c.getLong(2);
+    datasets.write(flagged.filter(col("_rn").equalTo(1)).select(allCols.toArray(new Column[0])).sortWithinPartitions(keyCols.toArray(new Column[0])),
+        "clean/" + s.name());
+    flagged.unpersist();
+    long clean = cleanBefore - dups;
+    counts.put("clean", clean);
+    counts.put("duplicates", dups);
+    counts.put("duplicates_exact", exact);
+    counts.put("duplicates_key", dups - exact);
+    long read = (Long) counts.get("read");
+    long quarantined = (Long) counts.get("quarantined");
+    if (read != clean + quarantined + dups) {
+      throw new IllegalStateException("row accounting for " + s.name() + " does not add up: read " + read
+          + " != clean " + clean + " + quarantined " + quarantined + " + duplicates " + dups);
+    }
+    LOG.info("ingest {}: read {} = clean {} + quarantined {} + duplicates {}", s.name(), read, clean, quarantined, dups);
+  }
+}

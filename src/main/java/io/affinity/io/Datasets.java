@@ -1,0 +1,147 @@
+package io.affinity.io;
+
+import io.affinity.pipeline.MissingInputException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.LocalDate;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The output layout: {@code <root>/<dataset>/run_date=YYYY-MM-DD/} in Parquet. A dataset is
+ * written into {@code <root>/<dataset>/_staging/} and renamed into place only when complete (with
+ * Spark's {@code _SUCCESS}), so readers never see a half-written partition; names starting with
+ * '_' are ignored by Spark, DuckDB and Trino partition discovery.
+ */
+public final class Datasets {
+  private final SparkSession spark;
+  private final String root;
+  private final LocalDate runDate;
+
+  public Datasets(SparkSession spark, String root, LocalDate runDate) {
+    this.spark = spark;
+    this.root = root;
+    this.runDate = runDate;
+  }
+
+  public String root() {
+    return root;
+  }
+
+  public LocalDate runDate() {
+    return runDate;
+  }
+
+  /** Path of a dataset's partition for this run date. */
+  public Path path(String dataset) {
+    return path(dataset, runDate);
+  }
+
+  public Path path(String dataset, LocalDate date) {
+    return new Path(new Path(root, dataset), "run_date=" + date);
+  }
+
+  public FileSystem fs(Path p) {
+    try {
+      return p.getFileSystem(hadoopConf());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open file system for " + p, e);
+    }
+  }
+
+  private Configuration hadoopConf() {
+    return spark.sparkContext().hadoopConfiguration();
+  }
+
+  /** Whether a complete partition (with _SUCCESS) exists for the date. */
+  public boolean exists(String dataset, LocalDate date) {
+    Path p = path(dataset, date);
+    try {
+      return fs(p).exists(new Path(p, "_SUCCESS"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public boolean exists(String dataset) {
+    return exists(dataset, runDate);
+  }
+
+  /**
+   * Writes the partition atomically: into a unique staging directory first, then the previous
+   * partition for this date (if any) is removed and the new one renamed into place. Other dates are
+   * never touched.
+   */
+  public void write(Dataset<Row> data, String dataset) {
+    Path target = path(dataset);
+    Path staging = new Path(new Path(new Path(root, dataset), "_staging"),
+        "run_date=" + runDate + "-" + UUID.randomUUID());
+    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
+    data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
+    FileSystem fs = fs(target);
+    try {
+      if (fs.exists(target) && !fs.delete(target, true)) {
+        throw new IOException("could not remove the previous " + target);
+      }
+      fs.mkdirs(target.getParent());
+      if (!fs.rename(staging, target)) {
+        throw new IOException("could not move " + staging + " to " + target);
+      }
+      fs.delete(staging.getParent(), false); // only succeeds when no other staging dir is left
+    } catch (IOException e) {
+      throw new UncheckedIOException("publishing " + dataset + " failed", e);
+    }
+  }
+
+  /** Reads this run date's partition of a dataset that an earlier stage must have written. */
+  public Dataset<Row> read(String dataset, String producedBy) {
+    if (!exists(dataset)) {
+      throw new MissingInputException("dataset " + dataset + " for run_date=" + runDate + " not found at "
+          + path(dataset) + ": run stage '" + producedBy + "' for this date first");
+    }
+    return spark.read().parquet(path(dataset).toString());
+  }
+
+  /** Reads this run date's partition if present (an optional input was configured). */
+  public Optional<Dataset<Row>> readIfPresent(String dataset) {
+    return exists(dataset) ? Optional.of(spark.read().parquet(path(dataset).toString())) : Optional.empty();
+  }
+
+  /** The latest date strictly before this run's date for which the dataset is complete. */
+  public Optional<LocalDate> latestBefore(String dataset) {
+    Path dir = new Path(root, dataset);
+    try {
+      FileSystem fs = fs(dir);
+      if (!fs.exists(dir)) {
+        return Optional.empty();
+      }
+      LocalDate best = null;
+      for (FileStatus st : fs.listStatus(dir)) {
+        String n = st.getPath().getName();
+        if (!st.isDirectory() || !n.startsWith("run_date=")) {
+          continue;
+        }
+        LocalDate d;
+        try {
+          d = LocalDate.parse(n.substring("run_date=".length()));
+        } catch (RuntimeException e) {
+          continue;
+        }
+        if (d.isBefore(runDate) && (best == null || d.isAfter(best)) && exists(dataset, d)) {
+          best = d;
+        }
+      }
+      return Optional.ofNullable(best);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

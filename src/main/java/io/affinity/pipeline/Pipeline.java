@@ -1,0 +1,88 @@
+package io.affinity.pipeline;
+
+import io.affinity.io.Manifest;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs stages in order for one run date, timing each, logging one line per stage and recording
+ * status, seconds and the stage's report in the manifest, also when the stage fails.
+ */
+public final class Pipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+  private final List<Stage> stages;
+  private final Map<String, Object> runInfo;
+
+  /**
+   * @param stages the stages to run, in order
+   * @param runInfo top-level manifest fields (config digest, versions)
+   */
+  public Pipeline(List<Stage> stages, Map<String, Object> runInfo) {
+    this.stages = stages;
+    this.runInfo = runInfo;
+  }
+
+  public void run(StageContext ctx) {
+    Manifest manifest = new Manifest(ctx.datasets());
+    Map<String, Object> top = new LinkedHashMap<>(runInfo);
+    top.put("run_date", ctx.runDate().toString());
+    for (Stage stage : stages) {
+      SparkSession spark = ctx.spark();
+      spark.sparkContext().setJobGroup(stage.name(), "affinity " + stage.name() + " run_date=" + ctx.runDate(), false);
+      Instant start = Instant.now();
+      Map<String, Object> entry = new LinkedHashMap<>();
+      entry.put("status", "running");
+      entry.put("started_at", start.toString());
+      manifest.update(top, stage.name(), entry);
+      try {
+        StageReport report = stage.run(ctx);
+        entry.put("status", "succeeded");
+        entry.put("seconds", seconds(start));
+        entry.putAll(report.asMap());
+        manifest.update(top, stage.name(), entry);
+        LOG.info("stage {} succeeded in {} s: {}", stage.name(), entry.get("seconds"), summary(report));
+      } catch (RuntimeException e) {
+        entry.put("status", "failed");
+        entry.put("seconds", seconds(start));
+        entry.put("error", e.getMessage());
+        if (e instanceof DataQualityException dq && dq.report() != null) {
+          entry.putAll(dq.report().asMap());
+        }
+        manifest.update(top, stage.name(), entry);
+        LOG.error("stage {} failed after {} s: {}", stage.name(), entry.get("seconds"), e.getMessage());
+        throw e;
+      } finally {
+        spark.sparkContext().clearJobGroup();
+      }
+    }
+  }
+
+  private static double seconds(Instant start) {
+    return Math.round((Instant.now().toEpochMilli() - start.toEpochMilli()) / 100.0) / 10.0;
+  }
+
+  /** The row counts of a report in one short line. */
+  @SuppressWarnings("unchecked")
+  private static String summary(StageReport report) {
+    Object rows = report.get("rows");
+    if (rows != null) {
+      return "rows " + rows;
+    }
+    Object sources = report.get("sources");
+    if (sources instanceof Map<?, ?> m) {
+      StringBuilder sb = new StringBuilder();
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        Map<String, Object> c = (Map<String, Object>) e.getValue();
+        sb.append(e.getKey()).append(" read ").append(c.get("read")).append(" clean ").append(c.get("clean"))
+            .append(" quarantined ").append(c.get("quarantined")).append(" duplicates ").append(c.get("duplicates")).append("; ");
+      }
+      return sb.toString();
+    }
+    return "";
+  }
+}
