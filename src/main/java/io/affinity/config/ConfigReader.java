@@ -17,10 +17,10 @@ import java.util.Map;
  * {@link SettingsException} naming the full key, the value and the allowed range, which is what
  * turns a typo into exit code 2 with a useful message instead of a stack trace later in Spark.
  */
-final class ConfigReader {
+public final class ConfigReader {
   private final Config config;
 
-  ConfigReader(Config config) {
+  public ConfigReader(Config config) {
     this.config = config;
   }
 
@@ -31,7 +31,7 @@ final class ConfigReader {
     return config.getValue(key);
   }
 
-  String string(String key) {
+  public String string(String key) {
     ConfigValue v = raw(key);
     if (v.valueType() == ConfigValueType.OBJECT || v.valueType() == ConfigValueType.LIST) {
       throw new SettingsException(key, v.render(), "must be a single value, not " + v.valueType());
@@ -39,7 +39,7 @@ final class ConfigReader {
     return String.valueOf(v.unwrapped());
   }
 
-  String nonEmpty(String key) {
+  public String nonEmpty(String key) {
     String s = string(key).trim();
     if (s.isEmpty()) {
       throw new SettingsException(key, s, "must not be empty");
@@ -47,7 +47,7 @@ final class ConfigReader {
     return s;
   }
 
-  boolean bool(String key) {
+  public boolean bool(String key) {
     try {
       return config.getBoolean(key);
     } catch (ConfigException.WrongType e) {
@@ -55,7 +55,7 @@ final class ConfigReader {
     }
   }
 
-  int integer(String key, int min, int max) {
+  public int integer(String key, int min, int max) {
     int v;
     try {
       v = config.getInt(key);
@@ -69,7 +69,7 @@ final class ConfigReader {
   }
 
   /** A number in [min, max] (or (min, max) with exclusive bounds when {@code open} is true). */
-  double number(String key, double min, double max, boolean open) {
+  public double number(String key, double min, double max, boolean open) {
     double v;
     try {
       v = config.getDouble(key);
@@ -87,7 +87,7 @@ final class ConfigReader {
     return (open ? "(" : "[") + min + ", " + max + (open ? ")" : "]");
   }
 
-  String oneOf(String key, String... allowed) {
+  public String oneOf(String key, String... allowed) {
     String v = string(key).trim();
     if (!Arrays.asList(allowed).contains(v)) {
       throw new SettingsException(key, v, "must be one of " + String.join(", ", allowed));
@@ -95,7 +95,7 @@ final class ConfigReader {
     return v;
   }
 
-  List<String> strings(String key) {
+  public List<String> strings(String key) {
     try {
       List<String> out = new ArrayList<>();
       for (String s : config.getStringList(key)) {
@@ -108,7 +108,7 @@ final class ConfigReader {
   }
 
   /** An open map of string to number, e.g. event weights. */
-  Map<String, Double> numberMap(String key, double min) {
+  public Map<String, Double> numberMap(String key, double min) {
     Map<String, Double> out = new LinkedHashMap<>();
     Config sub = config.getConfig(key);
     for (Map.Entry<String, ConfigValue> e : sub.root().entrySet()) {
@@ -120,7 +120,7 @@ final class ConfigReader {
   }
 
   /** An open map of string to string, e.g. event type aliases or extra Spark properties. */
-  Map<String, String> stringMap(String key) {
+  public Map<String, String> stringMap(String key) {
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<String, ConfigValue> e : config.getConfig(key).entrySet()) {
       out.put(e.getKey(), String.valueOf(e.getValue().unwrapped()));
@@ -128,7 +128,7 @@ final class ConfigReader {
     return out;
   }
 
-  String charset(String key) {
+  public String charset(String key) {
     String v = nonEmpty(key);
     Charset cs;
     try {
@@ -143,7 +143,7 @@ final class ConfigReader {
     return cs.name();
   }
 
-  String zone(String key) {
+  public String zone(String key) {
     String v = nonEmpty(key);
     try {
       return ZoneId.of(v).getId();
@@ -152,7 +152,7 @@ final class ConfigReader {
     }
   }
 
-  boolean has(String key) {
+  public boolean has(String key) {
     return config.hasPath(key);
   }
 }

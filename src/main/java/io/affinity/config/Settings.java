@@ -27,6 +27,9 @@ public record Settings(
     EventTypes eventTypes,
     IngestSettings ingest,
     FeatureSettings features,
+    io.affinity.recommend.RecommendSettings recommend,
+    io.affinity.segment.SegmentSettings segment,
+    io.affinity.propensity.PropensitySettings propensity,
     String configDigest,
     String renderedConfig) {
 
@@ -149,7 +152,12 @@ public record Settings(
 
     String rendered = config.getConfig("affinity").root()
         .render(ConfigRenderOptions.concise().setFormatted(true).setJson(false));
+    io.affinity.recommend.RecommendSettings recommend = io.affinity.recommend.RecommendSettings.from(r);
+    io.affinity.segment.SegmentSettings segment = io.affinity.segment.SegmentSettings.from(r);
+    io.affinity.propensity.PropensitySettings propensity = io.affinity.propensity.PropensitySettings.from(r);
+
     return new Settings(runDate, root, spark, events, ratings, users, items, types, ingest, features,
+        recommend, segment, propensity,
         sha256(config.getConfig("affinity").root().render(ConfigRenderOptions.concise())), rendered);
   }
 
