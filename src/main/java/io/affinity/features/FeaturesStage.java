@@ -81,7 +81,6 @@ public final class FeaturesStage implements Stage {
     Dataset<Row> userMap = IdMaps.read(ds, "users");
     Dataset<Row> itemMap = IdMaps.read(ds, "items");
 
-    Column ageDays = lit(asOfSeconds).minus(expr("unix_seconds(event_time)")).divide(SECONDS_PER_DAY);
     Column isPurchase = col("event_type").equalTo(types.purchase());
     Column isReturn = col("event_type").equalTo(types.returned());
     Column isView = col("event_type").equalTo(types.view());
@@ -96,7 +95,7 @@ public final class FeaturesStage implements Stage {
     }
     events = events
         .withColumn("value", coalesce(col("quantity"), lit(1)).multiply(coalesce(col("price"), listPrice, lit(0.0))))
-        .withColumn("weight", weightColumn().multiply(pow(lit(0.5), ageDays.divide(settings.halfLifeDays()))))
+        .withColumn("weight", decayedWeight(types, settings.halfLifeDays(), asOfSeconds))
         .withColumn("category_", category)
         .persist(StorageLevel.MEMORY_AND_DISK());
     ctx.spark().sparkContext().setJobDescription("features: user-item interactions");
@@ -233,8 +232,18 @@ public final class FeaturesStage implements Stage {
     return report;
   }
 
+  /**
+   * Implicit-feedback weight of one event as of an instant: its type's configured weight, halved for
+   * every {@code halfLifeDays} between the event and {@code asOfSeconds}. Public so that stage
+   * recommend can rebuild interaction strength as of its validation split with the same formula.
+   */
+  public static Column decayedWeight(EventTypes types, double halfLifeDays, long asOfSeconds) {
+    Column ageDays = lit(asOfSeconds).minus(expr("unix_seconds(event_time)")).divide(SECONDS_PER_DAY);
+    return weightColumn(types).multiply(pow(lit(0.5), ageDays.divide(halfLifeDays)));
+  }
+
   /** Implicit weight of each event's type from config. */
-  private Column weightColumn() {
+  private static Column weightColumn(EventTypes types) {
     Column w = lit(types.weight(types.returned()));
     for (String t : types.names()) {
       w = when(col("event_type").equalTo(t), lit(types.weight(t))).otherwise(w);

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.time.LocalDate;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -81,13 +82,26 @@ public final class Datasets {
    * never touched.
    */
   public void write(Dataset<Row> data, String dataset) {
+    publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging));
+  }
+
+  /**
+   * Like {@link #write} for anything that writes itself into a directory (e.g. a fitted spark.ml
+   * model's {@code save}): {@code writer} gets a fresh staging path, then {@code _SUCCESS} is added
+   * if the writer did not create one and the directory is moved into place atomically.
+   */
+  public void publish(String dataset, Consumer<String> writer) {
     Path target = path(dataset);
     Path staging = new Path(new Path(new Path(root, dataset), "_staging"),
         "run_date=" + runDate + "-" + UUID.randomUUID());
     spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
-    data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
+    writer.accept(staging.toString());
     FileSystem fs = fs(target);
     try {
+      Path success = new Path(staging, "_SUCCESS");
+      if (!fs.exists(success)) {
+        fs.create(success, false).close();
+      }
       if (fs.exists(target) && !fs.delete(target, true)) {
         throw new IOException("could not remove the previous " + target);
       }

@@ -1,12 +1,175 @@
 package io.affinity.recommend;
 
 import io.affinity.config.ConfigReader;
+import io.affinity.config.SettingsException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 
-/** Settings of stage {@code recommend}, read and validated with all others before Spark starts. */
-public record RecommendSettings() {
+/**
+ * Settings of stage {@code recommend}, read and validated with all others before Spark starts.
+ *
+ * @param implicit true = ALS on implicit interaction strength (top-N), false = ALS on explicit ratings
+ * @param topN rows per user in {@code recommendations/}
+ * @param similarItems rows per item in {@code similar_items/}
+ * @param excludeEventTypes event types whose events exclude the item from that user's recommendations
+ * @param seed seed of every random choice of the stage (ALS initial factors)
+ * @param validationDays length of the held-out window that ends with the run date, in days
+ * @param relevantEventTypes event types that make a held-out item relevant in the evaluation
+ * @param k cut-off of the ranking metrics
+ * @param search true = grid search on the validation split, false = {@code params} as given
+ * @param selectByRmse true = the search picks the lowest RMSE (explicit mode only), false = the highest NDCG@k
+ * @param grid the candidates of the search
+ * @param params the parameters of fixed mode (and of the final model when validation has no users)
+ * @param numBlocks ALS user and item blocks
+ * @param checkpointInterval ALS checkpoint interval in iterations
+ * @param blockSize users scored together in one matrix product
+ */
+public record RecommendSettings(
+    boolean implicit,
+    int topN,
+    int similarItems,
+    List<String> excludeEventTypes,
+    long seed,
+    int validationDays,
+    List<String> relevantEventTypes,
+    int k,
+    boolean search,
+    boolean selectByRmse,
+    List<AlsParams> grid,
+    AlsParams params,
+    int numBlocks,
+    int checkpointInterval,
+    int blockSize) implements Serializable {
+
+  private static final String P = "affinity.recommend.";
+
+  /**
+   * One ALS candidate.
+   *
+   * @param rank number of latent factors
+   * @param regParam L2 regularisation
+   * @param alpha confidence scale of implicit feedback (ignored in explicit mode)
+   * @param maxIter ALS iterations
+   */
+  public record AlsParams(int rank, double regParam, double alpha, int maxIter) implements Serializable {}
 
   /** Reads and validates every key under {@code affinity.recommend}. */
   public static RecommendSettings from(ConfigReader r) {
-    return new RecommendSettings();
+    boolean implicit = r.oneOf(P + "mode", "implicit", "explicit").equals("implicit");
+    if (!implicit && r.string("affinity.input.ratings.path").trim().isEmpty()) {
+      throw new SettingsException(P + "mode", "explicit",
+          "needs explicit ratings: set affinity.input.ratings.path, or use mode = implicit");
+    }
+    List<String> types = r.strings("affinity.event-types.names");
+    String returned = r.string("affinity.event-types.return").trim();
+    List<String> exclude = eventTypes(r, P + "exclude-event-types", types, returned, true);
+    List<String> relevant = eventTypes(r, P + "relevant-event-types", types, returned, false);
+
+    boolean search = r.oneOf(P + "search", "grid", "fixed").equals("grid");
+    boolean byRmse = r.oneOf(P + "selection-metric", "ndcg", "rmse").equals("rmse");
+    if (byRmse && implicit) {
+      throw new SettingsException(P + "selection-metric", "rmse",
+          "needs mode = explicit (implicit feedback has no ratings to compare with); use ndcg");
+    }
+    List<Integer> ranks = integers(r, P + "grid.rank", 1, 1000);
+    List<Double> regs = numbers(r, P + "grid.reg-param", 0, 1e6);
+    List<Double> alphas = implicit ? numbers(r, P + "grid.alpha", 0, 1e6) : List.of(0.0);
+    List<Integer> iters = integers(r, P + "grid.max-iter", 1, 1000);
+    List<AlsParams> grid = new ArrayList<>();
+    for (int rank : ranks) {
+      for (double reg : regs) {
+        for (double alpha : alphas) {
+          for (int it : iters) {
+            grid.add(new AlsParams(rank, reg, alpha, it));
+          }
+        }
+      }
+    }
+    AlsParams params = new AlsParams(
+        r.integer(P + "params.rank", 1, 1000),
+        r.number(P + "params.reg-param", 0, 1e6, false),
+        implicit ? r.number(P + "params.alpha", 0, 1e6, false) : 0.0,
+        r.integer(P + "params.max-iter", 1, 1000));
+
+    return new RecommendSettings(
+        implicit,
+        r.integer(P + "top-n", 1, 1000),
+        r.integer(P + "similar-items", 1, 1000),
+        exclude,
+        r.integer(P + "seed", Integer.MIN_VALUE, Integer.MAX_VALUE),
+        r.integer(P + "validation-days", 1, 3650),
+        relevant,
+        r.integer(P + "k", 1, 1000),
+        search,
+        byRmse,
+        List.copyOf(grid),
+        params,
+        r.integer(P + "num-blocks", 1, 10_000),
+        r.integer(P + "checkpoint-interval", 1, 1000),
+        r.integer(P + "block-size", 1, 65_536));
+  }
+
+  private static List<String> eventTypes(ConfigReader r, String key, List<String> names, String returned,
+      boolean allowEmpty) {
+    List<String> v = r.strings(key);
+    if (v.isEmpty() && !allowEmpty) {
+      throw new SettingsException(key, "[]", "must list at least one event type of " + names);
+    }
+    for (String t : v) {
+      if (!names.contains(t) && !t.equals(returned)) {
+        throw new SettingsException(key, t, "entries must be event types: one of " + names + " or " + returned);
+      }
+    }
+    return List.copyOf(new LinkedHashSet<>(v));
+  }
+
+  /** A non-empty list of distinct whole numbers in [min, max], in the given order. */
+  private static List<Integer> integers(ConfigReader r, String key, int min, int max) {
+    List<Integer> out = new ArrayList<>();
+    for (String s : nonEmptyList(r, key)) {
+      int v;
+      try {
+        v = Integer.parseInt(s);
+      } catch (NumberFormatException e) {
+        throw new SettingsException(key, s, "entries must be whole numbers in " + min + ".." + max);
+      }
+      if (v < min || v > max) {
+        throw new SettingsException(key, s, "entries must be whole numbers in " + min + ".." + max);
+      }
+      if (!out.contains(v)) {
+        out.add(v);
+      }
+    }
+    return out;
+  }
+
+  /** A non-empty list of distinct numbers in [min, max], in the given order. */
+  private static List<Double> numbers(ConfigReader r, String key, double min, double max) {
+    List<Double> out = new ArrayList<>();
+    for (String s : nonEmptyList(r, key)) {
+      double v;
+      try {
+        v = Double.parseDouble(s);
+      } catch (NumberFormatException e) {
+        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
+      }
+      if (!(v >= min && v <= max)) {
+        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
+      }
+      if (!out.contains(v)) {
+        out.add(v);
+      }
+    }
+    return out;
+  }
+
+  private static List<String> nonEmptyList(ConfigReader r, String key) {
+    List<String> v = r.strings(key);
+    if (v.isEmpty()) {
+      throw new SettingsException(key, "[]", "must list at least one value");
+    }
+    return v;
   }
 }

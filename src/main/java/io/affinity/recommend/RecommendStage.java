@@ -1,0 +1,228 @@
+package io.affinity.recommend;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.lit;
+
+import io.affinity.config.Settings.EventTypes;
+import io.affinity.config.Settings.FeatureSettings;
+import io.affinity.io.Datasets;
+import io.affinity.io.IdMaps;
+import io.affinity.pipeline.Stage;
+import io.affinity.pipeline.StageContext;
+import io.affinity.pipeline.StageReport;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.ml.recommendation.ALSModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * Stage {@code recommend}: ALS (implicit or explicit) chosen on a time-based validation split
+ * against a popularity baseline, refit on all data, then top-N recommendations with an explanation
+ * for every user of the clean data and the most similar items of every item.
+ *
+ * <p>Reads clean/events (and clean/ratings), idmaps, features/interactions or features/ratings,
+ * features/items and, when present, segments for the run date. Writes {@code recommendations/},
+ * {@code similar_items/} and the model at {@code models/recommend/}, all for the run date. Output
+ * schemas, metric definitions and operational notes: docs/RECOMMEND.md.
+ */
+public final class RecommendStage implements Stage {
+  /** Where the fitted ALS model goes: {@code <root>/models/recommend/run_date=D/}. */
+  public static final String MODEL_DATASET = "models/recommend";
+
+  private final RecommendSettings settings;
+  private final EventTypes types;
+  private final FeatureSettings features;
+
+  /**
+   * @param settings this stage's settings
+   * @param types event types (purchase type, implicit weights)
+   * @param features feature settings (the half-life of implicit strength, for the validation split)
+   */
+  public RecommendStage(RecommendSettings settings, EventTypes types, FeatureSettings features) {
+    this.settings = settings;
+    this.types = types;
+    this.features = features;
+  }
+
+  @Override
+  public String name() {
+    return "recommend";
+  }
+
+  @Override
+  public StageReport run(StageContext ctx) {
+    SparkSession spark = ctx.spark();
+    Datasets ds = ctx.datasets();
+    String checkpoints = ensureCheckpointDir(spark, ds);
+    Instant asOf = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+    Instant split = asOf.minus(Duration.ofDays(settings.validationDays()));
+
+    Dataset<Row> userMap = IdMaps.read(ds, "users").select(col("id").as("user_id"), col("idx").as("user_idx"));
+    Dataset<Row> itemMap = IdMaps.read(ds, "items").select(col("id").as("item_id"), col("idx").as("item_idx"));
+    Dataset<Row> cleanEvents = ds.read("clean/events", "ingest");
+    Optional<Dataset<Row>> cleanRatings = ds.readIfPresent("clean/ratings");
+    Dataset<Row> events = cleanEvents.filter(col("event_time").lt(lit(Timestamp.from(asOf))))
+        .join(userMap, "user_id").join(itemMap, "item_id")
+        .select("user_id", "user_idx", "item_idx", "event_type", "event_time")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Optional<Dataset<Row>> ratings = settings.implicit()
+        ? Optional.empty() : Optional.of(ds.read("features/ratings", "features"));
+
+    StageReport report = new StageReport();
+    report.put("mode", settings.implicit() ? "implicit" : "explicit");
+    report.put("top_n", settings.topN());
+    report.put("k", settings.k());
+    report.put("as_of", asOf.toString());
+    report.put("checkpoint_dir", checkpoints);
+
+    Validation.Outcome v = Validation.run(spark, settings, types, features.halfLifeDays(), events, ratings,
+        userMap, itemMap, split);
+    report.put("split", v.split());
+    report.put("search", settings.search() ? "grid" : "fixed");
+    report.put("selection", v.selection());
+    if (!v.candidates().isEmpty()) {
+      report.put("candidates", v.candidates());
+    }
+    report.put("params", Validation.params(v.chosen(), settings.implicit()));
+    v.metrics().forEach(report::put);
+    report.put("baseline", v.baseline());
+    report.put("lift", lift(v.metrics(), v.baseline()));
+
+    // The final model: the chosen parameters, refit on everything known at the end of the run date.
+    long t0 = System.nanoTime();
+    spark.sparkContext().setJobDescription("recommend: final training data");
+    Dataset<Row> training = TrainingData.prepare(settings.implicit()
+        ? ds.read("features/interactions", "features").filter(col("strength").gt(0))
+            .select(col("user_idx"), col("item_idx"), col("strength").as("rating"))
+        : ratings.orElseThrow().select("user_idx", "item_idx", "rating"), settings.numBlocks());
+    long trainingPairs = training.count();
+    spark.sparkContext().setJobDescription("recommend: final fit " + v.chosen());
+    ALSModel model = TrainingData.fit(settings, v.chosen(), training);
+    training.unpersist();
+    ds.publish(MODEL_DATASET, path -> save(model, path));
+    Map<String, Object> modelReport = report.section("model");
+    modelReport.put("path", ds.path(MODEL_DATASET).toString());
+    modelReport.put("training_pairs", trainingPairs);
+    modelReport.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+
+    // The catalog, popularity fallbacks and item factors, broadcast to the ranking tasks.
+    spark.sparkContext().setJobDescription("recommend: catalog and popularity");
+    Dataset<Row> catalogItems = ds.read("features/items", "features").select("item_idx", "item_id");
+    ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
+    ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase());
+    Optional<Dataset<Row>> segments = ds.readIfPresent("segments")
+        .map(s -> s.select(col("user_id"), col("segment_id").cast("string").as("segment")));
+    Map<String, ScoringModel.Ranking> segmentRankings = segments
+        .map(s -> Popularity.bySegment(events, s, catalog, types.purchase()))
+        .orElse(Map.of());
+    report.put("segments", segments.isPresent()
+        ? "used: " + ds.path("segments") + " (" + segmentRankings.size() + " segments)"
+        : "absent: fallback is overall popularity");
+    ScoringModel scoring = ScoringModel.of(catalog, model.itemFactors(), popular, segmentRankings);
+    modelReport.put("users", model.userFactors().count());
+    modelReport.put("items", scoring.factorRows());
+
+    // Every user of the clean data, with its factors, excluded items, history and segment joined on.
+    Dataset<Row> universe = cleanEvents.select("user_id");
+    if (cleanRatings.isPresent()) {
+      universe = universe.union(cleanRatings.get().select("user_id"));
+    }
+    Dataset<Row> history = ds.read("features/interactions", "features").select("user_idx", "item_idx");
+    if (ratings.isPresent() || ds.exists("features/ratings")) {
+      history = history.union(ds.read("features/ratings", "features").select("user_idx", "item_idx"));
+    }
+    Dataset<Row> users = universe.distinct().join(userMap, "user_id")
+        .join(model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")),
+            new String[] {"user_idx"}, "left")
+        .join(TrainingData.perUser(TrainingData.pairs(events, settings.excludeEventTypes()), "excluded"),
+            new String[] {"user_idx"}, "left")
+        .join(TrainingData.perUser(history.distinct(), "history"), new String[] {"user_idx"}, "left");
+    users = segments.isPresent()
+        ? users.join(segments.get(), new String[] {"user_id"}, "left")
+        : users.withColumn("segment", lit(null).cast("string"));
+
+    spark.sparkContext().setJobDescription("recommend: top-" + settings.topN() + " for every user");
+    RankedRows recs = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
+    ds.write(recs.rows().select("user_id", "rank", "item_id", "score", "source", "because_item_id"),
+        "recommendations");
+    recs.release();
+
+    spark.sparkContext().setJobDescription("recommend: similar items");
+    RankedRows similar = SimilarItems.compute(spark, scoring, settings.similarItems(), settings.blockSize(),
+        spark.sessionState().conf().numShufflePartitions());
+    ds.write(similar.rows(), "similar_items");
+    similar.release();
+    events.unpersist();
+
+    report.put("rows", outputCounts(spark, ds, catalog.size(), settings.topN()));
+    return report;
+  }
+
+  /** ALS needs a checkpoint directory or it silently ignores checkpointInterval; set one if missing. */
+  private static String ensureCheckpointDir(SparkSession spark, Datasets ds) {
+    if (spark.sparkContext().getCheckpointDir().isEmpty()) {
+      spark.sparkContext().setCheckpointDir(new Path(ds.root(), "_checkpoints").toString());
+    }
+    return spark.sparkContext().getCheckpointDir().get();
+  }
+
+  private static void save(ALSModel model, String path) {
+    try {
+      model.write().save(path);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot save the ALS model to " + path, e);
+    }
+  }
+
+  /** ALS metric divided by the baseline's, for the metrics where higher is better. */
+  private static Map<String, Object> lift(Map<String, Object> als, Map<String, Object> baseline) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : als.entrySet()) {
+      Object b = baseline.get(e.getKey());
+      if (e.getKey().contains("_at_") && b instanceof Double bd && e.getValue() instanceof Double ad && bd > 0) {
+        out.put(e.getKey(), ad / bd);
+      }
+    }
+    return out;
+  }
+
+  /** Row and user counts of the written outputs, read back (what consumers will see). */
+  private static Map<String, Object> outputCounts(SparkSession spark, Datasets ds, int catalogSize, int topN) {
+    spark.sparkContext().setJobDescription("recommend: output counts");
+    Dataset<Row> recs = spark.read().parquet(ds.path("recommendations").toString());
+    Row totals = recs.agg(count(lit(1)), countDistinct("user_id"), countDistinct("item_id")).first();
+    Map<String, Object> rows = new LinkedHashMap<>();
+    rows.put("recommendations", totals.getLong(0));
+    rows.put("users", totals.getLong(1));
+    rows.put("distinct_items", totals.getLong(2));
+    rows.put("catalog_coverage", catalogSize == 0 ? 0.0 : totals.getLong(2) / (double) catalogSize);
+    Map<String, Object> bySource = new LinkedHashMap<>();
+    for (Row r : recs.groupBy("source").count().orderBy("source").collectAsList()) {
+      bySource.put(r.getString(0), r.getLong(1));
+    }
+    rows.put("by_source", bySource);
+    // A user's source is that of its first row: als for every user the model knows.
+    Map<String, Object> usersBySource = new LinkedHashMap<>();
+    for (Row r : recs.filter(col("rank").equalTo(1)).groupBy("source").count().orderBy("source").collectAsList()) {
+      usersBySource.put(r.getString(0), r.getLong(1));
+    }
+    rows.put("users_by_source", usersBySource);
+    // Fewer than top-n rows only when the catalog minus the user's excluded items is too small.
+    rows.put("users_with_fewer_than_n", recs.groupBy("user_id").count().filter(col("count").lt(topN)).count());
+    rows.put("similar_items", spark.read().parquet(ds.path("similar_items").toString()).count());
+    return rows;
+  }
+}

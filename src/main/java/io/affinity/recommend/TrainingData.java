@@ -1,0 +1,87 @@
+package io.affinity.recommend;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.collect_list;
+import static org.apache.spark.sql.functions.sort_array;
+import static org.apache.spark.sql.functions.sum;
+
+import io.affinity.config.Settings.EventTypes;
+import io.affinity.features.FeaturesStage;
+import java.time.Instant;
+import java.util.List;
+import org.apache.spark.ml.recommendation.ALS;
+import org.apache.spark.ml.recommendation.ALSModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * The ALS inputs and the per-user item sets of the stage, built from events that carry
+ * user_idx and item_idx. Everything here stays distributed.
+ */
+final class TrainingData {
+  private TrainingData() {}
+
+  /**
+   * Implicit interaction strength as of an instant, with the formula of stage features (so the
+   * validation model sees what features/interactions would have held on the split date).
+   *
+   * @param events events before {@code asOf}: user_idx, item_idx, event_type, event_time
+   * @return user_idx, item_idx, rating = strength; pairs of zero strength dropped (they carry no preference)
+   */
+  static Dataset<Row> implicitStrength(Dataset<Row> events, EventTypes types, double halfLifeDays, Instant asOf) {
+    return events
+        .withColumn("w", FeaturesStage.decayedWeight(types, halfLifeDays, asOf.getEpochSecond()))
+        .groupBy("user_idx", "item_idx").agg(sum("w").as("rating"))
+        .filter(col("rating").gt(0));
+  }
+
+  /**
+   * The ALS input, made deterministic and cached: hash-partitioned by user into {@code partitions},
+   * sorted within each partition, so the same rows reach ALS in the same order on every run
+   * (ALS's block building depends on input order, and a recomputed shuffle may reorder rows).
+   *
+   * @param ratings user_idx, item_idx, rating
+   */
+  static Dataset<Row> prepare(Dataset<Row> ratings, int partitions) {
+    return ratings.select(col("user_idx"), col("item_idx"), col("rating").cast("float").as("rating"))
+        .repartition(partitions, col("user_idx"))
+        .sortWithinPartitions("user_idx", "item_idx")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+  }
+
+  /** Distinct (user_idx, item_idx) of events whose type is in {@code types}. */
+  static Dataset<Row> pairs(Dataset<Row> events, List<String> types) {
+    return events.filter(col("event_type").isin(types.toArray()))
+        .select("user_idx", "item_idx").distinct();
+  }
+
+  /** Per user, the sorted item idx of {@code pairs} (user_idx, item_idx), in column {@code name}. */
+  static Dataset<Row> perUser(Dataset<Row> pairs, String name) {
+    return pairs.groupBy("user_idx").agg(sort_array(collect_list(col("item_idx"))).as(name));
+  }
+
+  /** Fits ALS with the stage's fixed policies (seed, blocks, checkpointing, cold start) and {@code p}. */
+  static ALSModel fit(RecommendSettings s, RecommendSettings.AlsParams p, Dataset<Row> prepared) {
+    ALS als = new ALS()
+        .setUserCol("user_idx")
+        .setItemCol("item_idx")
+        .setRatingCol("rating")
+        .setImplicitPrefs(s.implicit())
+        .setRank(p.rank())
+        .setRegParam(p.regParam())
+        .setMaxIter(p.maxIter())
+        .setSeed(s.seed())
+        .setNumUserBlocks(s.numBlocks())
+        .setNumItemBlocks(s.numBlocks())
+        .setCheckpointInterval(s.checkpointInterval())
+        .setNonnegative(false)
+        // Evaluation uses transform(): pairs with a user or item unseen in training are dropped
+        // (counted in the report) instead of becoming NaN; recommendation never calls transform.
+        .setColdStartStrategy("drop");
+    if (s.implicit()) {
+      als.setAlpha(p.alpha());
+    }
+    return als.fit(prepared);
+  }
+}

@@ -1,0 +1,280 @@
+package io.affinity.recommend;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * Ranks the catalog for the users of one partition. Each input row carries everything about one
+ * user (factor vector, excluded items, history, segment), joined onto it by user before this runs,
+ * so no lookup leaves the task. Users are taken in blocks of {@link BlockTopN#blockSize()}; the
+ * ALS users of a block are scored in one matrix product against the broadcast item factors.
+ *
+ * <p>Each user gets up to n rows: ALS items first (source {@code als}) when the user has factors,
+ * then the segment's most popular items ({@code segment_popular}) when the user has a known segment,
+ * then the overall most popular ({@code popular}), never an excluded item and never an item twice.
+ * Fewer than n rows only when the catalog minus the user's excluded items has fewer than n items.
+ */
+final class UserRanker {
+  /** Input: one row per user. excluded and history hold item idx; factors is null for cold users. */
+  static final StructType INPUT = new StructType()
+      .add("user_id", DataTypes.StringType, false)
+      .add("user_idx", DataTypes.IntegerType, false)
+      .add("factors", DataTypes.createArrayType(DataTypes.FloatType, false), true)
+      .add("excluded", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
+      .add("history", DataTypes.createArrayType(DataTypes.IntegerType, false), true)
+      .add("segment", DataTypes.StringType, true);
+
+  /** Output: one row per (user, rank). */
+  static final StructType OUTPUT = new StructType()
+      .add("user_id", DataTypes.StringType, false)
+      .add("user_idx", DataTypes.IntegerType, false)
+      .add("rank", DataTypes.IntegerType, false)
+      .add("item_idx", DataTypes.IntegerType, false)
+      .add("item_id", DataTypes.StringType, false)
+      .add("score", DataTypes.DoubleType, false)
+      .add("source", DataTypes.StringType, false)
+      .add("because_item_id", DataTypes.StringType, true);
+
+  static final String ALS = "als";
+  static final String SEGMENT_POPULAR = "segment_popular";
+  static final String POPULAR = "popular";
+
+  private final ScoringModel model;
+  private final int n;
+  private final boolean explain;
+  private final BlockTopN top;
+  private final boolean[] taken;
+  private int[] touched = new int[64];
+  private int touchedCount;
+  private final int[] topRows;
+  private final float[] topScores;
+
+  /**
+   * @param model the broadcast item side
+   * @param n rows per user
+   * @param blockSize users per matrix product
+   * @param explain whether to compute {@code because_item_id} (evaluation does not need it)
+   */
+  UserRanker(ScoringModel model, int n, int blockSize, boolean explain) {
+    this.model = model;
+    this.n = n;
+    this.explain = explain;
+    this.top = new BlockTopN(model.factors(), model.factorRows(), model.rank(), blockSize, n);
+    this.taken = new boolean[model.catalogSize()];
+    this.topRows = new int[n];
+    this.topScores = new float[n];
+  }
+
+  /**
+   * Ranks every user of {@code users} on the executors, {@code n} rows each.
+   *
+   * @param users one row per user with the columns of {@link #INPUT} (by name)
+   * @return rows of {@link #OUTPUT} and the broadcast model, to release after the last action
+   */
+  static RankedRows rankAll(SparkSession spark, ScoringModel model, Dataset<Row> users, int n, int blockSize,
+      boolean explain) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<ScoringModel> b = jsc.broadcast(model);
+    JavaRDD<Row> rows = users.select(Arrays.stream(INPUT.fieldNames()).map(functions::col).toArray(Column[]::new)).javaRDD()
+        .mapPartitions(it -> new UserRanker(b.value(), n, blockSize, explain).rank(it));
+    return new RankedRows(spark.createDataFrame(rows, OUTPUT), b);
+  }
+
+  /** Lazily ranks every user of {@code users} (rows of {@link #INPUT}); rows of {@link #OUTPUT}. */
+  Iterator<Row> rank(Iterator<Row> users) {
+    return new Iterator<>() {
+      private final List<Row> pending = new ArrayList<>();
+      private int next;
+
+      @Override
+      public boolean hasNext() {
+        while (next == pending.size()) {
+          if (!users.hasNext()) {
+            return false;
+          }
+          pending.clear();
+          next = 0;
+          rankBlock(users, pending);
+        }
+        return true;
+      }
+
+      @Override
+      public Row next() {
+        if (!hasNext()) {
+          throw new NoSuchElementException();
+        }
+        return pending.get(next++);
+      }
+    };
+  }
+
+  /** Pulls up to one block of users, scores the ALS ones together and appends every user's rows. */
+  private void rankBlock(Iterator<Row> users, List<Row> out) {
+    List<Row> block = new ArrayList<>();
+    int[] slots = new int[top.blockSize()];
+    int scored = 0;
+    float[] vector = new float[model.rank()];
+    while (block.size() < top.blockSize() && users.hasNext()) {
+      Row u = users.next();
+      int slot = -1;
+      if (!u.isNullAt(2) && model.factorRows() > 0) {
+        List<Float> f = u.getList(2);
+        if (f.size() != model.rank()) {
+          throw new IllegalStateException("user " + u.getString(0) + " has " + f.size()
+              + " factors, the item factors have " + model.rank());
+        }
+        for (int i = 0; i < vector.length; i++) {
+          vector[i] = f.get(i);
+        }
+        slot = scored++;
+        top.setQuery(slot, vector);
+      }
+      slots[block.size()] = slot;
+      block.add(u);
+    }
+    top.multiply(scored);
+    for (int b = 0; b < block.size(); b++) {
+      rankUser(block.get(b), slots[b], out);
+    }
+  }
+
+  private void rankUser(Row u, int slot, List<Row> out) {
+    String userId = u.getString(0);
+    int userIdx = u.getInt(1);
+    boolean[] skip = top.skip();
+    if (!u.isNullAt(3)) {
+      List<Integer> excluded = u.getList(3);
+      for (int idx : excluded) {
+        int p = model.position(idx);
+        if (p >= 0 && !taken[p]) {
+          take(p);
+          int row = model.factorRowOf(p);
+          if (row >= 0) {
+            skip[row] = true;
+          }
+        }
+      }
+    }
+    int[] chosen = new int[n];
+    double[] scores = new double[n];
+    String[] sources = new String[n];
+    int count = 0;
+    if (slot >= 0) {
+      int found = top.top(slot, n, topRows, topScores);
+      for (int i = 0; i < found; i++) {
+        int p = model.positionOfFactorRow(topRows[i]);
+        chosen[count] = p;
+        scores[count] = topScores[i];
+        sources[count] = ALS;
+        count++;
+        take(p);
+      }
+    }
+    String segment = u.isNullAt(5) ? null : u.getString(5);
+    ScoringModel.Ranking segmentRanking = model.segment(segment);
+    if (segmentRanking != null) {
+      count = fill(segmentRanking, SEGMENT_POPULAR, chosen, scores, sources, count);
+    }
+    count = fill(model.popular(), POPULAR, chosen, scores, sources, count);
+
+    int[] historyRows = explain ? historyRows(u) : new int[0];
+    for (int i = 0; i < count; i++) {
+      int p = chosen[i];
+      out.add(RowFactory.create(userId, userIdx, i + 1, model.itemIdx(p), model.itemId(p), scores[i], sources[i],
+          because(p, historyRows)));
+    }
+    for (int i = 0; i < touchedCount; i++) {
+      int p = touched[i];
+      taken[p] = false;
+      int row = model.factorRowOf(p);
+      if (row >= 0) {
+        skip[row] = false;
+      }
+    }
+    touchedCount = 0;
+  }
+
+  /** Appends untaken items of a ranking until n rows are chosen. */
+  private int fill(ScoringModel.Ranking ranking, String source, int[] chosen, double[] scores, String[] sources,
+      int count) {
+    int[] positions = ranking.positions();
+    for (int i = 0; i < positions.length && count < n; i++) {
+      int p = positions[i];
+      if (!taken[p]) {
+        chosen[count] = p;
+        scores[count] = ranking.scores()[i];
+        sources[count] = source;
+        count++;
+        take(p);
+      }
+    }
+    return count;
+  }
+
+  private void take(int p) {
+    taken[p] = true;
+    if (touchedCount == touched.length) {
+      touched = Arrays.copyOf(touched, touched.length * 2);
+    }
+    touched[touchedCount++] = p;
+  }
+
+  /** Factor rows of the user's history items that have factors, in ascending item idx order. */
+  private int[] historyRows(Row u) {
+    if (u.isNullAt(4)) {
+      return new int[0];
+    }
+    List<Integer> history = u.getList(4);
+    int[] rows = new int[history.size()];
+    int k = 0;
+    for (int idx : history) {
+      int p = model.position(idx);
+      int row = p >= 0 ? model.factorRowOf(p) : -1;
+      if (row >= 0) {
+        rows[k++] = row;
+      }
+    }
+    int[] sorted = Arrays.copyOf(rows, k);
+    Arrays.sort(sorted);
+    return sorted;
+  }
+
+  /**
+   * The history item most similar to the recommended item by factor cosine, other than the item
+   * itself; ties go to the lower item idx. Null when the item or the history has no factors.
+   */
+  private String because(int position, int[] historyRows) {
+    int row = model.factorRowOf(position);
+    if (row < 0) {
+      return null;
+    }
+    int best = -1;
+    double bestCos = Double.NEGATIVE_INFINITY;
+    for (int h : historyRows) {
+      if (h == row) {
+        continue;
+      }
+      double c = model.cosine(row, h);
+      if (c > bestCos) {
+        bestCos = c;
+        best = h;
+      }
+    }
+    return best < 0 ? null : model.itemId(model.positionOfFactorRow(best));
+  }
+}

@@ -1,0 +1,201 @@
+package io.affinity.recommend;
+
+import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import io.affinity.config.Settings.EventTypes;
+import io.affinity.recommend.RecommendSettings.AlsParams;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.spark.ml.recommendation.ALSModel;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The time-based validation of stage recommend: train on what was known at the split (the start of
+ * the held-out window), rank for the users who then had relevant events in the window, and compare
+ * with the popularity baseline ranked the same way. In grid mode every candidate is evaluated and
+ * the best by the selection metric is chosen; in fixed mode the configured parameters are evaluated.
+ * The exact definitions are in docs/RECOMMEND.md.
+ */
+final class Validation {
+  private static final Logger LOG = LoggerFactory.getLogger(Validation.class);
+
+  /**
+   * What the validation decided and measured.
+   *
+   * @param chosen the parameters of the final model
+   * @param selection how they were chosen, in words
+   * @param split the sizes of the split
+   * @param candidates every evaluated candidate: its parameters, metrics and seconds
+   * @param metrics the metrics of the chosen candidate (empty when nothing could be evaluated)
+   * @param baseline the same metrics for the popularity baseline (empty likewise)
+   */
+  record Outcome(AlsParams chosen, String selection, Map<String, Object> split, List<Map<String, Object>> candidates,
+      Map<String, Object> metrics, Map<String, Object> baseline) {}
+
+  private Validation() {}
+
+  /**
+   * @param events events before the as-of instant: user_idx, item_idx, event_type, event_time
+   * @param ratings features/ratings (explicit mode only)
+   * @param userMap user_id, user_idx
+   * @param itemMap item_id, item_idx
+   */
+  static Outcome run(SparkSession spark, RecommendSettings s, EventTypes types, double halfLifeDays,
+      Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split) {
+    int k = s.k();
+    Timestamp splitTs = Timestamp.from(split);
+    Dataset<Row> before = events.filter(col("event_time").lt(lit(splitTs)));
+    Dataset<Row> heldOut = events.filter(col("event_time").geq(lit(splitTs)));
+
+    spark.sparkContext().setJobDescription("recommend: validation training data before " + split);
+    Dataset<Row> train = TrainingData.prepare(s.implicit()
+        ? TrainingData.implicitStrength(before, types, halfLifeDays, split)
+        : ratings.orElseThrow()
+            .filter(col("event_time").isNull().or(col("event_time").lt(lit(splitTs))))
+            .select("user_idx", "item_idx", "rating"), s.numBlocks());
+    Dataset<Row> trainUsers = train.select("user_idx").distinct();
+    Dataset<Row> excluded = TrainingData.pairs(before, s.excludeEventTypes());
+    Dataset<Row> truthPairs = TrainingData.pairs(heldOut, s.relevantEventTypes())
+        .join(excluded, new String[] {"user_idx", "item_idx"}, "left_anti")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> truth = TrainingData.perUser(truthPairs.join(trainUsers, "user_idx"), "items")
+        .persist(StorageLevel.MEMORY_AND_DISK());
+
+    spark.sparkContext().setJobDescription("recommend: validation split sizes");
+    Dataset<Row> catalogItems = before.select("item_idx").union(train.select("item_idx")).distinct()
+        .join(itemMap, "item_idx");
+    ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
+    Map<String, Object> sizes = new LinkedHashMap<>();
+    sizes.put("validation_days", s.validationDays());
+    sizes.put("split_at", split.toString());
+    sizes.put("training_pairs", train.count());
+    sizes.put("training_users", trainUsers.count());
+    sizes.put("catalog_items", catalog.size());
+    long holdoutUsers = truthPairs.select("user_idx").distinct().count();
+    long evalUsers = truth.count();
+    sizes.put("holdout_users", holdoutUsers);
+    sizes.put("holdout_users_cold", holdoutUsers - evalUsers);
+    sizes.put("eval_users", evalUsers);
+    sizes.put("eval_relevant_items", truthPairs.join(trainUsers, "user_idx").count());
+
+    Dataset<Row> heldRatings = null;
+    Dataset<Row> itemMeans = null;
+    long ratedPairs = 0;
+    if (!s.implicit()) {
+      // Rating accuracy on held-out ratings ALS can score: user and item both seen in training.
+      Dataset<Row> allHeld = ratings.orElseThrow().filter(col("event_time").geq(lit(splitTs)))
+          .select("user_idx", "item_idx", "rating");
+      heldRatings = allHeld.join(trainUsers, "user_idx")
+          .join(train.select("item_idx").distinct(), "item_idx")
+          .persist(StorageLevel.MEMORY_AND_DISK());
+      ratedPairs = heldRatings.count();
+      sizes.put("holdout_ratings", allHeld.count());
+      sizes.put("holdout_ratings_scored", ratedPairs);
+      itemMeans = train.groupBy("item_idx").agg(avg("rating").as("baseline_prediction"));
+    }
+
+    List<AlsParams> candidates = s.search() ? s.grid() : List.of(s.params());
+    boolean canRank = evalUsers > 0;
+    boolean canSelect = s.selectByRmse() ? ratedPairs > 0 : canRank;
+    List<Map<String, Object>> evaluated = new ArrayList<>();
+    Map<String, Object> baseline = new LinkedHashMap<>();
+    AlsParams chosen = s.params();
+    String selection;
+    Map<String, Object> chosenMetrics = new LinkedHashMap<>();
+    if (!canSelect) {
+      selection = "params: nothing to validate on (no held-out "
+          + (s.selectByRmse() ? "ratings" : "users with relevant items") + " among the training users)";
+      LOG.warn("recommend: {}; using the configured params", selection);
+    } else {
+      ScoringModel.Ranking popular = Popularity.global(before, catalogItems, catalog, types.purchase());
+      Dataset<Row> users = truth.select("user_idx").join(userMap, "user_idx")
+          .join(TrainingData.perUser(excluded, "excluded"), new String[] {"user_idx"}, "left")
+          .withColumn("history", lit(null).cast(DataTypes.createArrayType(DataTypes.IntegerType)))
+          .withColumn("segment", lit(null).cast(DataTypes.StringType))
+          .persist(StorageLevel.MEMORY_AND_DISK());
+
+      if (canRank) {
+        spark.sparkContext().setJobDescription("recommend: validation baseline");
+        RankedRows base = UserRanker.rankAll(spark,
+            new ScoringModel(catalog, 0, new int[0], new float[0], popular, Map.of()),
+            users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType))),
+            k, s.blockSize(), false);
+        baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size()));
+        base.release();
+      }
+      if (heldRatings != null && ratedPairs > 0) {
+        Map<String, Object> r = RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction");
+        baseline.putAll(r);
+      }
+
+      double best = Double.NEGATIVE_INFINITY;
+      for (AlsParams p : candidates) {
+        long t0 = System.nanoTime();
+        spark.sparkContext().setJobDescription("recommend: validation fit " + p);
+        ALSModel model = TrainingData.fit(s, p, train);
+        Map<String, Object> m = params(p, s.implicit());
+        if (canRank) {
+          spark.sparkContext().setJobDescription("recommend: validation ranking " + p);
+          ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+          Dataset<Row> input = users.join(
+              model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
+          RankedRows recs = UserRanker.rankAll(spark, sm, input, k, s.blockSize(), false);
+          m.putAll(RankingEvaluation.ranking(recs.rows(), truth, k, catalog.size()));
+          recs.release();
+        }
+        if (heldRatings != null && ratedPairs > 0) {
+          m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
+        }
+        m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+        LOG.info("recommend: candidate {}", m);
+        evaluated.add(m);
+        double score = s.selectByRmse() ? -((Double) m.get("rmse")) : (Double) m.get("ndcg_at_" + k);
+        if (score > best) {
+          best = score;
+          chosen = p;
+          chosenMetrics = m;
+        }
+      }
+      selection = s.search()
+          ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
+          : "params (search = fixed)";
+      users.unpersist();
+    }
+    Map<String, Object> metrics = new LinkedHashMap<>(chosenMetrics);
+    for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds")) {
+      metrics.remove(key);
+    }
+    if (heldRatings != null) {
+      heldRatings.unpersist();
+    }
+    truth.unpersist();
+    truthPairs.unpersist();
+    train.unpersist();
+    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baseline);
+  }
+
+  /** The parameters as manifest entries (alpha only in implicit mode, where it means something). */
+  static Map<String, Object> params(AlsParams p, boolean implicit) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("rank", p.rank());
+    m.put("reg_param", p.regParam());
+    if (implicit) {
+      m.put("alpha", p.alpha());
+    }
+    m.put("max_iter", p.maxIter());
+    return m;
+  }
+}

@@ -1,0 +1,84 @@
+package io.affinity.recommend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.affinity.testing.SparkTestBase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+
+/** Metric definitions on an example small enough to compute by hand (k = 3). */
+class RankingEvaluationTest extends SparkTestBase {
+  private static final StructType RECS = new StructType()
+      .add("user_idx", DataTypes.IntegerType)
+      .add("rank", DataTypes.IntegerType)
+      .add("item_idx", DataTypes.IntegerType);
+  private static final StructType TRUTH = new StructType()
+      .add("user_idx", DataTypes.IntegerType)
+      .add("items", DataTypes.createArrayType(DataTypes.IntegerType));
+
+  @Test
+  void rankingMetricsMatchHandComputedValues() {
+    List<Row> recs = new ArrayList<>();
+    // user 1: [1 2 3 | 11], relevant {1, 3}: hits at ranks 1 and 3; rank 4 is beyond k.
+    add(recs, 1, 1, 2, 3, 11);
+    // user 2: [4 5 6], relevant {6 7 8 9}: one hit at rank 3, more relevant items than k.
+    add(recs, 2, 4, 5, 6);
+    // user 3: a single recommendation [7], relevant {7}.
+    add(recs, 3, 7);
+    // user 4 has relevant {1} but no recommendations at all; user 5 has no held-out items.
+    add(recs, 5, 10, 12, 13);
+    Dataset<Row> truth = spark.createDataFrame(List.of(
+        RowFactory.create(1, List.of(1, 3)),
+        RowFactory.create(2, List.of(6, 7, 8, 9)),
+        RowFactory.create(3, List.of(7)),
+        RowFactory.create(4, List.of(1))), TRUTH);
+
+    Map<String, Object> m = RankingEvaluation.ranking(spark.createDataFrame(recs, RECS), truth, 3, 20);
+
+    double l2 = 1 / log2(3); // discount of rank 2; rank 1 is 1, rank 3 is 1/log2(4) = 0.5
+    // precision@3 divides hits by k, also for short lists: (2/3 + 1/3 + 1/3 + 0) / 4
+    assertEquals((2.0 / 3 + 1.0 / 3 + 1.0 / 3 + 0) / 4, (double) m.get("precision_at_3"), 1e-12);
+    // recall@3 divides hits by the number of relevant items: (2/2 + 1/4 + 1/1 + 0) / 4
+    assertEquals((1.0 + 0.25 + 1.0 + 0) / 4, (double) m.get("recall_at_3"), 1e-12);
+    // NDCG@3, binary: user 1 (1 + .5) / (1 + l2); user 2 .5 / (1 + l2 + .5); user 3 1 / 1; user 4 0
+    double ndcg = ((1 + 0.5) / (1 + l2) + 0.5 / (1 + l2 + 0.5) + 1.0 + 0) / 4;
+    assertEquals(ndcg, (double) m.get("ndcg_at_3"), 1e-12);
+    // AP@3 = sum of precision at each hit / min(relevant, k): user 1 (1/1 + 2/3) / 2;
+    // user 2 (1/3) / 3; user 3 (1/1) / 1; user 4 0
+    double map = ((1.0 + 2.0 / 3) / 2 + (1.0 / 3) / 3 + 1.0 + 0) / 4;
+    assertEquals(map, (double) m.get("map_at_3"), 1e-12);
+    // Coverage: items in the top 3 of evaluated users {1..7} over a catalog of 20; user 5's
+    // items and rank-4 items do not count.
+    assertEquals(7.0 / 20, (double) m.get("catalog_coverage"), 1e-12);
+  }
+
+  @Test
+  void rmseAndMaeMatchHandComputedValues() {
+    StructType schema = new StructType()
+        .add("rating", DataTypes.DoubleType)
+        .add("prediction", DataTypes.DoubleType);
+    Dataset<Row> p = spark.createDataFrame(List.of(
+        RowFactory.create(4.0, 3.5), RowFactory.create(2.0, 3.0), RowFactory.create(5.0, 5.0)), schema);
+    Map<String, Object> m = RankingEvaluation.rating(p, "prediction");
+    // errors .5, -1, 0
+    assertEquals(Math.sqrt((0.25 + 1 + 0) / 3), (double) m.get("rmse"), 1e-12);
+    assertEquals((0.5 + 1 + 0) / 3, (double) m.get("mae"), 1e-12);
+  }
+
+  private static void add(List<Row> rows, int user, int... items) {
+    for (int i = 0; i < items.length; i++) {
+      rows.add(RowFactory.create(user, i + 1, items[i]));
+    }
+  }
+
+  private static double log2(double x) {
+    return Math.log(x) / Math.log(2);
+  }
+}

@@ -1,0 +1,95 @@
+package io.affinity.recommend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.affinity.testing.SparkTestBase;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Per-user ranking on a hand-made model where every expected row can be worked out on paper:
+ * exclusions, the ALS / segment / popular fill order, short catalogs and explanations.
+ */
+class UserRankerTest extends SparkTestBase {
+  // Catalog a..f (idx 10..15); f has no factors. Rank 2.
+  private static final ScoringModel.Catalog CATALOG = new ScoringModel.Catalog(
+      new int[] {10, 11, 12, 13, 14, 15}, new String[] {"a", "b", "c", "d", "e", "f"});
+  private static final float[] FACTORS = {
+      1f, 0f,      // a
+      0.9f, 0.1f,  // b
+      0f, 1f,      // c
+      0.1f, 0.9f,  // d
+      0.5f, 0.5f}; // e
+  private static final ScoringModel.Ranking POPULAR = new ScoringModel.Ranking(
+      new int[] {5, 2, 0, 1, 3, 4}, new double[] {0.6, 0.5, 0.4, 0.3, 0.2, 0.1}); // f c a b d e
+  private static final ScoringModel.Ranking SEGMENT = new ScoringModel.Ranking(
+      new int[] {3, 4}, new double[] {0.9, 0.8}); // d e
+
+  @Test
+  void ranksModelUsersByAlsAndColdUsersBySegmentThenOverallPopularity() {
+    ScoringModel model = new ScoringModel(CATALOG, 2, new int[] {0, 1, 2, 3, 4}, FACTORS, POPULAR,
+        Map.of("s1", SEGMENT));
+    List<Row> users = List.of(
+        // Scores a 1 (bought), b .9, e .5, d .1, c 0. History a, c.
+        user("u1", 1, new float[] {1f, 0f}, List.of(10), List.of(10, 12), null),
+        // Cold, segment s1: d is bought, so e from the segment, then f and c overall.
+        user("u2", 2, null, List.of(13), null, "s1"),
+        // Cold, unknown segment: overall popularity without the bought f and c.
+        user("u3", 3, null, List.of(15, 12), null, "s9"),
+        // Bought a-d: ALS can only offer e, f has no factors and comes from popularity; 2 rows exist.
+        user("u4", 4, new float[] {0f, 1f}, List.of(10, 11, 12, 13), List.of(11), null),
+        // Nothing bought, history b: b's own explanation cannot be b itself.
+        user("u5", 5, new float[] {1f, 0f}, List.of(), List.of(11), null));
+
+    // Block size 2: two full blocks and a partial one, with cold users mixed in.
+    RankedRows ranked = UserRanker.rankAll(spark, model,
+        spark.createDataFrame(users, UserRanker.INPUT).repartition(1), 3, 2, true);
+    Map<String, List<String>> got = new LinkedHashMap<>();
+    for (Row r : ranked.rows().orderBy("user_idx", "rank").collectAsList()) {
+      got.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(
+          r.getInt(2) + " " + r.getString(4) + " " + round(r.getDouble(5)) + " " + r.getString(6) + " " + r.getString(7));
+    }
+    ranked.release();
+
+    Map<String, List<String>> expected = new LinkedHashMap<>();
+    // cos(b,a)=.99 > cos(b,c)=.11; e is equally close to a and c, the lower idx wins; d is closest to c.
+    expected.put("u1", List.of("1 b 0.9 als a", "2 e 0.5 als a", "3 d 0.1 als c"));
+    expected.put("u2", List.of("1 e 0.8 segment_popular null", "2 f 0.6 popular null", "3 c 0.5 popular null"));
+    expected.put("u3", List.of("1 a 0.4 popular null", "2 b 0.3 popular null", "3 d 0.2 popular null"));
+    expected.put("u4", List.of("1 e 0.5 als b", "2 f 0.6 popular null"));
+    expected.put("u5", List.of("1 a 1.0 als b", "2 b 0.9 als null", "3 e 0.5 als b"));
+    assertEquals(expected, got);
+  }
+
+  @Test
+  void withoutFactorsEveryUserGetsThePopularityBaseline() {
+    ScoringModel model = new ScoringModel(CATALOG, 0, new int[0], new float[0], POPULAR, Map.of());
+    RankedRows ranked = UserRanker.rankAll(spark, model,
+        spark.createDataFrame(List.of(user("u1", 1, null, List.of(15), null, null)), UserRanker.INPUT), 2, 16, false);
+    List<String> got = ranked.rows().orderBy("rank").collectAsList().stream()
+        .map(r -> r.getString(4) + " " + r.getString(6) + " " + r.getString(7)).toList();
+    ranked.release();
+    assertEquals(List.of("c popular null", "a popular null"), got);
+  }
+
+  private static Row user(String id, int idx, float[] factors, List<Integer> excluded, List<Integer> history,
+      String segment) {
+    List<Float> f = null;
+    if (factors != null) {
+      f = new ArrayList<>();
+      for (float v : factors) {
+        f.add(v);
+      }
+    }
+    return RowFactory.create(id, idx, f, excluded, history, segment);
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
+  }
+}
