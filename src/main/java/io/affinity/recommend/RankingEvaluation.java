@@ -36,7 +36,8 @@ final class RankingEvaluation {
    */
   static Map<String, Object> ranking(Dataset<Row> recommendations, Dataset<Row> truth, int k, long catalogSize) {
     Dataset<Row> top = recommendations.filter(col("rank").leq(k))
-        .join(truth.select("user_idx"), "user_idx");
+        .join(truth.select("user_idx"), "user_idx")
+        .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> predicted = top.groupBy("user_idx")
         .agg(sort_array(collect_list(struct(col("rank"), col("item_idx")))).as("p"))
         .select(col("user_idx"), col("p.item_idx").as("predicted"));
@@ -61,6 +62,7 @@ final class RankingEvaluation {
       return out;
     } finally {
       pairs.unpersist(false);
+      top.unpersist();
     }
   }
 

@@ -9,6 +9,7 @@ import io.affinity.config.Settings.EventTypes;
 import io.affinity.config.Settings.FeatureSettings;
 import io.affinity.io.Datasets;
 import io.affinity.io.IdMaps;
+import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
@@ -109,6 +110,12 @@ public final class RecommendStage implements Stage {
             .select(col("user_idx"), col("item_idx"), col("strength").as("rating"))
         : ratings.orElseThrow().select("user_idx", "item_idx", "rating"), settings.numBlocks());
     long trainingPairs = training.count();
+    if (trainingPairs == 0) {
+      training.unpersist();
+      throw new DataQualityException("recommend: nothing to train on for run_date=" + ctx.runDate() + ": "
+          + (settings.implicit() ? "features/interactions has no pair with positive strength"
+              : "features/ratings is empty"), report);
+    }
     spark.sparkContext().setJobDescription("recommend: final fit " + v.chosen());
     ALSModel model = TrainingData.fit(settings, v.chosen(), training);
     training.unpersist();
@@ -141,7 +148,7 @@ public final class RecommendStage implements Stage {
       universe = universe.union(cleanRatings.get().select("user_id"));
     }
     Dataset<Row> history = ds.read("features/interactions", "features").select("user_idx", "item_idx");
-    if (ratings.isPresent() || ds.exists("features/ratings")) {
+    if (ds.exists("features/ratings")) {
       history = history.union(ds.read("features/ratings", "features").select("user_idx", "item_idx"));
     }
     Dataset<Row> users = universe.distinct().join(userMap, "user_id")

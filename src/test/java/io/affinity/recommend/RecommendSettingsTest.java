@@ -1,0 +1,66 @@
+package io.affinity.recommend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.affinity.config.ConfigLoader;
+import io.affinity.config.Settings;
+import io.affinity.config.SettingsException;
+import io.affinity.recommend.RecommendSettings.AlsParams;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Defaults of affinity.recommend and the errors that name the key, the value and what is allowed. */
+class RecommendSettingsTest {
+
+  @Test
+  void defaultsAreImplicitTopTenWithAnEightCandidateGrid() {
+    RecommendSettings s = settings();
+    assertTrue(s.implicit());
+    assertEquals(10, s.topN());
+    assertEquals(10, s.k());
+    assertEquals(List.of("purchase"), s.excludeEventTypes());
+    assertEquals(8, s.grid().size());
+    assertEquals(new AlsParams(10, 0.01, 1.0, 10), s.grid().get(0));
+    assertEquals(new AlsParams(10, 0.1, 10.0, 10), s.params());
+  }
+
+  @Test
+  void explicitModeDropsAlphaFromTheGrid() {
+    RecommendSettings s = settings("affinity.recommend.mode", "explicit", "affinity.input.ratings.path", "r.dat");
+    assertEquals(4, s.grid().size());
+    assertTrue(s.grid().stream().allMatch(p -> p.alpha() == 0.0));
+  }
+
+  @Test
+  void invalidValuesNameTheKey() {
+    assertError("affinity.recommend.mode", "needs explicit ratings", "affinity.recommend.mode", "explicit");
+    assertError("affinity.recommend.selection-metric", "needs mode = explicit",
+        "affinity.recommend.selection-metric", "rmse");
+    assertError("affinity.recommend.exclude-event-types", "\"wishlist\"",
+        "affinity.recommend.exclude-event-types", "[purchase, wishlist]");
+    assertError("affinity.recommend.relevant-event-types", "at least one", "affinity.recommend.relevant-event-types", "[]");
+    assertError("affinity.recommend.grid.rank", "1..1000", "affinity.recommend.grid.rank", "[10, 0]");
+    assertError("affinity.recommend.grid.reg-param", "numbers", "affinity.recommend.grid.reg-param", "[a]");
+    assertError("affinity.recommend.top-n", "1..1000", "affinity.recommend.top-n", "0");
+    assertError("affinity.recommend.search", "grid, fixed", "affinity.recommend.search", "random");
+  }
+
+  private static void assertError(String key, String fragment, String... overrides) {
+    SettingsException e = assertThrows(SettingsException.class, () -> settings(overrides));
+    assertEquals(key, e.key(), e.getMessage());
+    assertTrue(e.getMessage().contains(fragment), e.getMessage());
+  }
+
+  private static RecommendSettings settings(String... overrides) {
+    Map<String, String> o = new LinkedHashMap<>();
+    o.put("affinity.input.events.path", "events.csv");
+    for (int i = 0; i < overrides.length; i += 2) {
+      o.put(overrides[i], overrides[i + 1]);
+    }
+    return Settings.from(ConfigLoader.load(null, o), "2026-11-20").recommend();
+  }
+}
