@@ -102,6 +102,26 @@ public final class RecommendStage implements Stage {
     report.put("baseline", v.baseline());
     report.put("lift", lift(v.metrics(), v.baseline()));
 
+    // ALS keeps the final model's factors cached; they are released once every output is written.
+    int catalogSize = TrainingData.releasingCaches(spark,
+        () -> publish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, report));
+    events.unpersist();
+
+    report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
+    return report;
+  }
+
+  /**
+   * Refits ALS with the chosen parameters on everything known at the end of the run date and
+   * writes the model, the recommendations for every user and the similar items.
+   *
+   * @return the size of the catalog recommendations were drawn from
+   */
+  private int publish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
+      Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
+      Optional<Dataset<Row>> ratings, StageReport report) {
+    SparkSession spark = ctx.spark();
+    Datasets ds = ctx.datasets();
     // The final model: the chosen parameters, refit on everything known at the end of the run date.
     long t0 = System.nanoTime();
     spark.sparkContext().setJobDescription("recommend: final training data");
@@ -116,8 +136,8 @@ public final class RecommendStage implements Stage {
           + (settings.implicit() ? "features/interactions has no pair with positive strength"
               : "features/ratings is empty"), report);
     }
-    spark.sparkContext().setJobDescription("recommend: final fit " + v.chosen());
-    ALSModel model = TrainingData.fit(settings, v.chosen(), training);
+    spark.sparkContext().setJobDescription("recommend: final fit " + chosen);
+    ALSModel model = TrainingData.fit(settings, chosen, training);
     training.unpersist();
     ds.publish(MODEL_DATASET, path -> save(model, path));
     Map<String, Object> modelReport = report.section("model");
@@ -172,10 +192,7 @@ public final class RecommendStage implements Stage {
         spark.sessionState().conf().numShufflePartitions());
     ds.write(similar.rows(), "similar_items");
     similar.release();
-    events.unpersist();
-
-    report.put("rows", outputCounts(spark, ds, catalog.size(), settings.topN()));
-    return report;
+    return catalog.size();
   }
 
   /** ALS needs a checkpoint directory or it silently ignores checkpointInterval; set one if missing. */

@@ -8,11 +8,18 @@ import static org.apache.spark.sql.functions.sum;
 import io.affinity.config.Settings.EventTypes;
 import io.affinity.features.FeaturesStage;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.ml.recommendation.ALS;
 import org.apache.spark.ml.recommendation.ALSModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -59,6 +66,27 @@ final class TrainingData {
   /** Per user, the sorted item idx of {@code pairs} (user_idx, item_idx), in column {@code name}. */
   static Dataset<Row> perUser(Dataset<Row> pairs, String name) {
     return pairs.groupBy("user_idx").agg(sort_array(collect_list(col("item_idx"))).as(name));
+  }
+
+  /**
+   * Runs {@code body} and then unpersists every RDD that became cached during it. ALS caches the
+   * final factor RDDs of each model it fits for as long as the model lives and offers no way to
+   * release them; once a model's factors have been used (collected, joined and written), this
+   * frees them instead of waiting for garbage collection. {@code body} must unpersist whatever else
+   * it caches itself, or hand it out (it would be released here).
+   */
+  static <T> T releasingCaches(SparkSession spark, Supplier<T> body) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Set<Integer> before = new HashSet<>(jsc.getPersistentRDDs().keySet());
+    try {
+      return body.get();
+    } finally {
+      for (Map.Entry<Integer, JavaRDD<?>> e : jsc.getPersistentRDDs().entrySet()) {
+        if (!before.contains(e.getKey())) {
+          e.getValue().unpersist(false);
+        }
+      }
+    }
   }
 
   /** Fits ALS with the stage's fixed policies (seed, blocks, checkpointing, cold start) and {@code p}. */

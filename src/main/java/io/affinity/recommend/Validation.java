@@ -144,21 +144,12 @@ final class Validation {
       double best = Double.NEGATIVE_INFINITY;
       for (AlsParams p : candidates) {
         long t0 = System.nanoTime();
-        spark.sparkContext().setJobDescription("recommend: validation fit " + p);
-        ALSModel model = TrainingData.fit(s, p, train);
         Map<String, Object> m = params(p, s.implicit());
-        if (canRank) {
-          spark.sparkContext().setJobDescription("recommend: validation ranking " + p);
-          ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
-          Dataset<Row> input = users.join(
-              model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
-          RankedRows recs = UserRanker.rankAll(spark, sm, input, k, s.blockSize(), false);
-          m.putAll(RankingEvaluation.ranking(recs.rows(), truth, k, catalog.size()));
-          recs.release();
-        }
-        if (heldRatings != null && ratedPairs > 0) {
-          m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
-        }
+        Dataset<Row> rankTruth = canRank ? truth : null;
+        Dataset<Row> rated = heldRatings;
+        long scored = ratedPairs;
+        m.putAll(TrainingData.releasingCaches(spark,
+            () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored)));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         LOG.info("recommend: candidate {}", m);
         evaluated.add(m);
@@ -185,6 +176,33 @@ final class Validation {
     truthPairs.unpersist();
     train.unpersist();
     return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baseline);
+  }
+
+  /**
+   * Fits one candidate on the validation training data and measures it.
+   *
+   * @param truth held-out relevant items per user, or null when there are none to rank for
+   * @param heldRatings held-out ratings to predict (explicit mode), or null
+   */
+  private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
+      Dataset<Row> train, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
+      ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs) {
+    spark.sparkContext().setJobDescription("recommend: validation fit " + p);
+    ALSModel model = TrainingData.fit(s, p, train);
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (truth != null) {
+      spark.sparkContext().setJobDescription("recommend: validation ranking " + p);
+      ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+      Dataset<Row> input = users.join(
+          model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
+      RankedRows recs = UserRanker.rankAll(spark, sm, input, s.k(), s.blockSize(), false);
+      m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size()));
+      recs.release();
+    }
+    if (heldRatings != null && ratedPairs > 0) {
+      m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
+    }
+    return m;
   }
 
   /** The parameters as manifest entries (alpha only in implicit mode, where it means something). */
