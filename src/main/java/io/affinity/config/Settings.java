@@ -189,13 +189,20 @@ public record Settings(
       throw new SettingsException("affinity.event-types.return", returned,
           "must not be one of event-types.names: raw input cannot claim the cancellation type");
     }
-    Map<String, Double> weights = r.numberMap("affinity.event-types.weights", 0.0);
-    for (String t : weights.keySet()) {
+    Map<String, Double> weights = new java.util.LinkedHashMap<>(r.numberMap("affinity.event-types.weights", 0.0));
+    Config defaults = com.typesafe.config.ConfigFactory.parseResources(Settings.class.getClassLoader(), "reference.conf");
+    for (String t : List.copyOf(weights.keySet())) {
       if (!names.contains(t) && !t.equals(returned)) {
-        throw new SettingsException("affinity.event-types.weights." + t, weights.get(t), "names an event type not in " + names);
+        // A default weight for a type this dataset does not use (its own vocabulary replaced ours)
+        // is dropped; a weight the user wrote for an unknown type is a typo.
+        if (defaults.hasPath("affinity.event-types.weights." + t)) {
+          weights.remove(t);
+        } else {
+          throw new SettingsException("affinity.event-types.weights." + t, weights.get(t), "names an event type not in " + names);
+        }
       }
     }
-    return new EventTypes(names, aliases, purchase, view, returned, weights);
+    return new EventTypes(names, aliases, purchase, view, returned, Map.copyOf(weights));
   }
 
   private static LocalDate runDate(ConfigReader r, String arg) {

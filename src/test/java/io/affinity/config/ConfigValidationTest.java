@@ -146,4 +146,13 @@ class ConfigValidationTest {
     assertFalse(printed.contains("abc123"), printed);
     assertTrue(printed.contains("4g"), printed);
   }
+
+  /** The documented example mappings for real datasets stay valid as keys change. */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"conf/application.conf", "conf/examples/retail-invoices.conf",
+      "conf/examples/movielens.conf"})
+  void shippedConfigsAreValid(String file) {
+    Settings s = Settings.from(ConfigLoader.load(file, java.util.Map.of()), null);
+    assertFalse(s.events().csv().path().isEmpty());
+  }
 }
