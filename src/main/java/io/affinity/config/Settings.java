@@ -67,7 +67,7 @@ public record Settings(
 
   /** Ingest policies. */
   public record IngestSettings(
-      double maxRejectShare, int futureToleranceHours, boolean trimIds, boolean stripFloatSuffix,
+      double maxRejectShare, int futureToleranceHours, LocalDate minEventDate, boolean trimIds, boolean stripFloatSuffix,
       String outlierAction, double outlierQuantile, List<String> outlierColumns) implements java.io.Serializable {}
 
   /** Feature engineering settings. */
@@ -142,6 +142,7 @@ public record Settings(
     IngestSettings ingest = new IngestSettings(
         r.number("affinity.ingest.max-reject-share", 0, 1, false),
         r.integer("affinity.ingest.future-tolerance-hours", 0, 8760),
+        date(r, "affinity.ingest.min-event-date"),
         r.bool("affinity.ingest.ids.trim"),
         r.bool("affinity.ingest.ids.strip-float-suffix"),
         r.oneOf("affinity.ingest.outliers.action", "cap", "quarantine", "off"),
@@ -203,6 +204,15 @@ public record Settings(
       }
     }
     return new EventTypes(names, aliases, purchase, view, returned, Map.copyOf(weights));
+  }
+
+  private static LocalDate date(ConfigReader r, String key) {
+    String v = r.nonEmpty(key);
+    try {
+      return LocalDate.parse(v);
+    } catch (DateTimeParseException e) {
+      throw new SettingsException(key, v, "must be a date as YYYY-MM-DD");
+    }
   }
 
   private static LocalDate runDate(ConfigReader r, String arg) {

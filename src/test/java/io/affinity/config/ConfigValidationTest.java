@@ -54,6 +54,7 @@ class ConfigValidationTest {
         Arguments.of("affinity.ingest.max-reject-share", "lots", "must be a number"),
         Arguments.of("affinity.ingest.future-tolerance-hours", "-1", "0..8760"),
         Arguments.of("affinity.ingest.ids.trim", "sometimes", "true or false"),
+        Arguments.of("affinity.ingest.min-event-date", "1990-13-01", "YYYY-MM-DD"),
         Arguments.of("affinity.ingest.outliers.action", "drop", "cap, quarantine, off"),
         Arguments.of("affinity.ingest.outliers.quantile", "1.0", "(0.5, 1.0)"),
         Arguments.of("affinity.ingest.outliers.columns", "[weight]", "quantity or price"),

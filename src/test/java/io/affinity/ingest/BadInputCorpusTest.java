@@ -193,6 +193,12 @@ class BadInputCorpusTest extends SparkTestBase {
               assertEquals(Instant.parse("2025-11-20T00:53:20.456Z"), o.time(EVENTS, "user_id", "u2"));
             }),
 
+        // The same export where one value was written in seconds: read as millis it lands in
+        // January 1970, before affinity.ingest.min-event-date, so it is caught instead of kept.
+        events("epoch_millis_with_seconds.csv").with(TOLERANT, "-Daffinity.input.events.timestamp.format=epoch-millis")
+            .counts(EVENTS, 2, 1, 1)
+            .reject(3, ReasonCode.OUT_OF_RANGE, "min-event-date"),
+
         // International shop: Polish and CJK ids, an emoji, and "café" both decomposed (NFD) and
         // composed (NFC). Ids are kept byte for byte: two different cafés, no normalisation.
         events("unicode_ids.csv").counts(EVENTS, 3, 3, 0)
