@@ -36,6 +36,14 @@ class RecommendSettingsTest {
   }
 
   @Test
+  void exclusionsAndRelevanceFollowTheConfiguredPurchaseType() {
+    RecommendSettings s = settings("affinity.event-types.names", "[watch]", "affinity.event-types.purchase", "watch",
+        "affinity.event-types.view", "watch", "affinity.event-types.weights", "{ watch = 1.0 }");
+    assertEquals(List.of("watch"), s.excludeEventTypes());
+    assertEquals(List.of("watch"), s.relevantEventTypes());
+  }
+
+  @Test
   void invalidValuesNameTheKey() {
     assertError("affinity.recommend.mode", "needs explicit ratings", "affinity.recommend.mode", "explicit");
     assertError("affinity.recommend.selection-metric", "needs mode = explicit",
