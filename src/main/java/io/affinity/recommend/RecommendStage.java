@@ -104,7 +104,7 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> publish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, report));
+        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -117,12 +117,11 @@ public final class RecommendStage implements Stage {
    *
    * @return the size of the catalog recommendations were drawn from
    */
-  private int publish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
+  private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
       Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
       Optional<Dataset<Row>> ratings, StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
-    // The final model: the chosen parameters, refit on everything known at the end of the run date.
     long t0 = System.nanoTime();
     spark.sparkContext().setJobDescription("recommend: final training data");
     Dataset<Row> training = TrainingData.prepare(settings.implicit()

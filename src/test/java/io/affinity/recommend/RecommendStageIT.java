@@ -100,13 +100,36 @@ class RecommendStageIT extends SparkTestBase {
     double als = number(report, "ndcg_at_10");
     double baseline = number(section(report, "baseline"), "ndcg_at_10");
     // Planted preferences make most purchases predictable from a user's categories, which
-    // popularity ignores. Measured: ALS ~0.33 vs popularity ~0.12 on this data.
+    // popularity ignores. Measured: ALS 0.44 vs popularity 0.18 over 55 users on this data.
     assertTrue(als >= baseline + 0.10 && als >= 1.8 * baseline,
         "ALS ndcg_at_10 " + als + " vs baseline " + baseline);
     for (String metric : List.of("precision_at_10", "recall_at_10", "map_at_10", "catalog_coverage")) {
       assertTrue(number(report, metric) > number(section(report, "baseline"), metric), metric);
     }
-    assertTrue(number(section(report, "split"), "eval_users") >= 50, "enough users to evaluate on: " + report);
+    assertTrue(number(section(report, "split"), "eval_users") >= 40, "enough users to evaluate on: " + report);
+  }
+
+  @Test
+  void recommendationsFavourEachUsersPlantedCategories() throws IOException {
+    Map<String, String> category = new HashMap<>();
+    try (Stream<String> lines = Files.lines(data.resolve("items.csv"))) {
+      lines.skip(1).forEach(l -> category.put(l.split(",")[0], l.split(",")[1]));
+    }
+    Map<String, Set<String>> preferred = new HashMap<>();
+    try (Stream<String> lines = Files.lines(data.resolve(SampleGenerator.ARCHETYPES_FILE))) {
+      lines.skip(1).forEach(l -> preferred.put(l.split(",")[0], Set.of(l.split(",")[2].split("\\|"))));
+    }
+    long rows = 0;
+    long inPreferred = 0;
+    for (Row r : recommendations(root).filter(col("source").equalTo("als")).collectAsList()) {
+      rows++;
+      if (preferred.get(r.getString(0)).contains(category.get(r.getString(2)))) {
+        inPreferred++;
+      }
+    }
+    // Users pick 85 % of their items from 1-2 of 6 categories, about a quarter to a third of the
+    // catalog, which is roughly the share a popularity list would get. Measured: 0.92 of ALS rows.
+    assertTrue(inPreferred >= 0.7 * rows, inPreferred + " of " + rows + " rows in the user's preferred categories");
   }
 
   @Test
