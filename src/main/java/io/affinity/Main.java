@@ -13,6 +13,7 @@ import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.SparkSessions;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
+import io.affinity.segment.SegmentStage;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,6 +99,7 @@ public final class Main {
     List<Stage> all = new ArrayList<>();
     all.add(new IngestStage(s));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
+    all.add(new SegmentStage(s.segment()));
     if (name.equals("all")) {
       return all;
     }
