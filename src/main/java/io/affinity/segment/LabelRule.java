@@ -22,6 +22,8 @@ import java.util.regex.Pattern;
  *       user); see {@link SegmentLabeler#score}.
  *   <li>{@code buyers}: the share of the segment's users with at least one purchase (absolute, not a
  *       rank).
+ *   <li>{@code active}: the share of the segment's users with any event in the last
+ *       {@code labels.active-days} days (absolute).
  * </ul>
  *
  * @param label the segment label this rule gives
@@ -34,7 +36,8 @@ public record LabelRule(String label, List<Condition> conditions) implements Ser
     RECENCY,
     FREQUENCY,
     MONETARY,
-    BUYERS;
+    BUYERS,
+    ACTIVE;
 
     String configName() {
       return name().toLowerCase(Locale.ROOT);
@@ -66,7 +69,7 @@ public record LabelRule(String label, List<Condition> conditions) implements Ser
   }
 
   private static final Pattern CONDITION =
-      Pattern.compile("\\s*(recency|frequency|monetary|buyers)\\s*(>=|<=|>|<)\\s*([0-9]*\\.?[0-9]+)\\s*");
+      Pattern.compile("\\s*(recency|frequency|monetary|buyers|active)\\s*(>=|<=|>|<)\\s*([0-9]*\\.?[0-9]+)\\s*");
   /** Labels end up in SQL literals, Parquet and dashboards: printable text without the rule syntax. */
   private static final Pattern LABEL = Pattern.compile("[^:,\\p{Cntrl}]{1,64}");
 
@@ -81,7 +84,7 @@ public record LabelRule(String label, List<Condition> conditions) implements Ser
    * @throws SettingsException naming the key, the text and the expected syntax
    */
   public static LabelRule parse(String key, String text) {
-    String syntax = "must be \"label: condition, ...\" where a condition is <recency|frequency|monetary|buyers>"
+    String syntax = "must be \"label: condition, ...\" where a condition is <recency|frequency|monetary|buyers|active>"
         + " <>=|>|<=|<> <number in 0..1>, e.g. \"champions: recency >= 0.5, frequency >= 0.8\"";
     int colon = text.indexOf(':');
     String label = (colon < 0 ? text : text.substring(0, colon)).trim();
@@ -99,7 +102,7 @@ public record LabelRule(String label, List<Condition> conditions) implements Ser
         double value = Double.parseDouble(m.group(3));
         if (value > 1.0) {
           throw new SettingsException(key, text, "condition '" + part.trim() + "' compares with " + value
-              + ": scores and the buyers share lie in 0..1");
+              + ": scores and shares lie in 0..1");
         }
         conditions.add(new Condition(Measure.valueOf(m.group(1).toUpperCase(Locale.ROOT)), m.group(2), value));
       }
@@ -115,6 +118,7 @@ public record LabelRule(String label, List<Condition> conditions) implements Ser
         case FREQUENCY -> s.frequency();
         case MONETARY -> s.monetary();
         case BUYERS -> s.buyers();
+        case ACTIVE -> s.active();
       };
       if (!c.test(x)) {
         return false;

@@ -35,15 +35,17 @@ public final class SegmentLabeler {
    * @param meanFrequency mean number of purchases per user
    * @param meanMonetary mean net spend per user
    * @param buyerShare share of users with at least one purchase, 0..1
+   * @param activeShare share of users with any event in the last {@code labels.active-days} days, 0..1
    */
   public record Profile(
-      int segmentId, Double medianRecencyDays, double meanFrequency, double meanMonetary, double buyerShare) {}
+      int segmentId, Double medianRecencyDays, double meanFrequency, double meanMonetary, double buyerShare,
+      double activeShare) {}
 
   /**
    * Rank scores of one segment among all segments of the run, 0 = worst and 1 = best, plus the
-   * buyers share (absolute).
+   * buyers and active shares (absolute).
    */
-  public record Scores(double recency, double frequency, double monetary, double buyers) {
+  public record Scores(double recency, double frequency, double monetary, double buyers, double active) {
     double value() {
       return recency + frequency + monetary;
     }
@@ -77,7 +79,8 @@ public final class SegmentLabeler {
           rank(profiles, p, q -> q.medianRecencyDays() == null ? Double.NEGATIVE_INFINITY : -q.medianRecencyDays()),
           rank(profiles, p, Profile::meanFrequency),
           rank(profiles, p, Profile::meanMonetary),
-          p.buyerShare()));
+          p.buyerShare(),
+          p.activeShare()));
     }
     return out;
   }

@@ -21,12 +21,16 @@ import java.util.regex.Pattern;
  * @param kMax largest k tried when choosing
  * @param keepPreviousWithin keep the previous run's k while its silhouette is within this of the best
  * @param restarts KMeans fits per k with different seeds; the lowest cost wins
+ * @param warmStart whether KMeans also starts from the previous run's centroids (same k, same features)
+ * @param warmStartTolerance keep the warm-started solution unless a fresh start's cost is lower by
+ *     more than this share
  * @param maxIterations KMeans iteration limit
  * @param tolerance KMeans convergence tolerance (centroid movement, standardized units)
  * @param seed base seed of KMeans initialisation
  * @param labelRules naming rules in priority order
  * @param fallbackLabel prefix of the label of a segment no rule fits
  * @param stickyLabels whether a matched segment keeps its label while its rule still holds
+ * @param activeDays a user with an event in this many last days counts as active ({@code active})
  * @param maxMatchDistance largest centroid distance (standardized units) that still counts as the
  *     same segment as in the previous run
  */
@@ -40,12 +44,15 @@ public record SegmentSettings(
     int kMax,
     double keepPreviousWithin,
     int restarts,
+    boolean warmStart,
+    double warmStartTolerance,
     int maxIterations,
     double tolerance,
     long seed,
     List<LabelRule> labelRules,
     String fallbackLabel,
     boolean stickyLabels,
+    int activeDays,
     double maxMatchDistance) {
 
   private static final String P = "affinity.segment.";
@@ -131,11 +138,14 @@ public record SegmentSettings(
     return new SegmentSettings(
         features, logFeatures, maxPlusOne, zero, kFixed, kMin, kMax, keepPrevious,
         r.integer(P + "restarts", 1, 20),
+        r.bool(P + "warm-start.enabled"),
+        r.number(P + "warm-start.max-cost-increase", 0, 1, false),
         r.integer(P + "max-iterations", 1, 1000),
         r.number(P + "tolerance", 0, 1, true),
         r.integer(P + "seed", 0, Integer.MAX_VALUE),
         rules, fallback,
         r.bool(P + "labels.sticky"),
+        r.integer(P + "labels.active-days", 1, 3650),
         r.number(P + "matching.max-distance", 0, 1e9, false));
   }
 

@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
@@ -43,6 +44,8 @@ import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -109,8 +112,24 @@ public final class SegmentStage implements Stage {
   /** The imputation decided for one column: rule, value and how many rows it filled. */
   record Imputation(String column, String rule, double value, long nulls) {}
 
-  /** One k tried: quality of its best restart. */
-  record Candidate(int k, int clusters, double silhouette, double cost, int iterations, double smallestShare) {}
+  /**
+   * The solution kept for one k.
+   *
+   * @param model the fitted model
+   * @param cost within-cluster sum of squared distances (standardized units)
+   * @param sizes users per cluster
+   * @param iterations Lloyd iterations of a fresh fit; null for a warm start (MLlib does not expose them)
+   * @param warm whether it was started from the previous run's centroids
+   * @param freshCost cost of the best fresh start when a warm start was tried, else null
+   */
+  record Fit(KMeansModel model, double cost, long[] sizes, Integer iterations, boolean warm, Double freshCost) {}
+
+  /** One k tried: the kept solution and its silhouette. */
+  record Candidate(int k, Fit fit, double silhouette, double smallestShare) {
+    int clusters() {
+      return fit.model().clusterCenters().length;
+    }
+  }
 
   @Override
   public StageReport run(StageContext ctx) {
@@ -134,7 +153,8 @@ public final class SegmentStage implements Stage {
     StandardScalerModel scaler = new StandardScaler().setInputCol(VECTOR).setOutputCol(FEATURES)
         .setWithMean(true).setWithStd(true).fit(assembled);
     Dataset<Row> scaled = scaler.transform(assembled)
-        .select(col("user_id"), col("recency_days"), col("frequency"), col("monetary"), col(FEATURES))
+        .select(col("user_id"), col("recency_days"), col("recency_event_days"), col("frequency"), col("monetary"),
+            col(FEATURES))
         .persist(StorageLevel.MEMORY_AND_DISK());
     try {
       describe(spark, "count users");
@@ -143,30 +163,28 @@ public final class SegmentStage implements Stage {
       rows.put("users", n);
       report.put("features", featureReport(imputations));
 
-      List<Candidate> candidates = new ArrayList<>();
-      Map<Integer, KMeansModel> models = new LinkedHashMap<>();
-      for (int k : candidateKs(n, report)) {
-        long start = System.nanoTime();
-        KMeansModel m = fit(spark, scaled, k);
-        models.put(k, m);
-        Candidate c = evaluate(spark, scaled, m, k, n);
-        candidates.add(c);
-        LOG.info("segment: k={} silhouette {} cost {} ({} restarts, {} s)", k, round(c.silhouette()), round(c.cost()),
-            settings.restarts(), Math.round((System.nanoTime() - start) / 1e8) / 10.0);
-      }
-      int chosen = choose(candidates, previous, report.section("selection"));
-      KMeansModel kmeans = models.get(chosen);
-      Candidate best = candidates.stream().filter(c -> c.k() == chosen).findFirst().orElseThrow();
-
       double[] mean = scaler.mean().toArray();
       double[] std = scaler.std().toArray();
+      double[][] warmCenters = warmStart(previous, mean, std);
+      List<Candidate> candidates = new ArrayList<>();
+      for (int k : candidateKs(n, report)) {
+        long start = System.nanoTime();
+        Candidate c = evaluate(spark, scaled, fit(spark, scaled, k, warmCenters), k, n);
+        candidates.add(c);
+        LOG.info("segment: k={} silhouette {} cost {}{} ({} s)", k, round(c.silhouette()), round(c.fit().cost()),
+            c.fit().warm() ? " (warm start)" : "", Math.round((System.nanoTime() - start) / 1e8) / 10.0);
+      }
+      int chosen = choose(candidates, previous, report.section("selection"));
+      Candidate best = candidates.stream().filter(c -> c.k() == chosen).findFirst().orElseThrow();
+      KMeansModel kmeans = best.fit().model();
+
       double[][] centersZ = Arrays.stream(kmeans.clusterCenters()).map(Vector::toArray).toArray(double[][]::new);
       int k = centersZ.length;
       rows.put("segments", k);
 
       describe(spark, "segment statistics");
       Dataset<Row> clustered = kmeans.transform(scaled);
-      Row[] stats = clusterStats(clustered, k);
+      Row[] stats = clusterStats(clustered, k, settings.activeDays());
       long[] sizes = new long[k];
       for (int c = 0; c < k; c++) {
         sizes[c] = stats[c] == null ? 0L : stats[c].getLong(stats[c].fieldIndex("size"));
@@ -234,8 +252,8 @@ public final class SegmentStage implements Stage {
       modelReport.put("path", ds.path(MODEL).toString());
       modelReport.put("k", k);
       modelReport.put("silhouette", Double.isNaN(best.silhouette()) ? null : round(best.silhouette()));
-      modelReport.put("cost", round(best.cost()));
-      modelReport.put("iterations", best.iterations());
+      modelReport.put("cost", round(best.fit().cost()));
+      modelReport.put("warm_start", best.fit().warm());
       report.put("segments", segmentReport);
       report.put("stability", stabilityReport(spark, ds, previous, match, ids, labels, centersZ));
       return report;
@@ -261,7 +279,7 @@ public final class SegmentStage implements Stage {
             + "; numeric columns are " + numeric);
       }
     }
-    List<String> required = List.of("recency_days", "frequency", "monetary");
+    List<String> required = List.of("recency_days", "recency_event_days", "frequency", "monetary");
     for (String c : required) {
       if (!numeric.contains(c)) {
         throw new IllegalStateException(USERS + " lacks the numeric column " + c + " that segment profiles need");
@@ -367,8 +385,23 @@ public final class SegmentStage implements Stage {
     return ks;
   }
 
-  /** The lowest-cost of {@code restarts} seeded fits. */
-  private KMeansModel fit(SparkSession spark, Dataset<Row> scaled, int k) {
+  /**
+   * Yesterday's centroids in today's standardized space, to start KMeans from; null when there is
+   * nothing comparable (first run, other features) or warm starts are off.
+   */
+  private double[][] warmStart(PreviousRun previous, double[] mean, double[] std) {
+    if (!settings.warmStart() || !PreviousRun.COMPARED.equals(previous.status())) {
+      return null;
+    }
+    return previous.centroids().stream().map(p -> CentroidMatcher.standardize(p.centroid(), mean, std))
+        .toArray(double[][]::new);
+  }
+
+  /**
+   * The lowest-cost of {@code restarts} seeded fits, or the warm-started fit when k equals the
+   * previous run's and its cost is within {@code warm-start.max-cost-increase} of that.
+   */
+  private Fit fit(SparkSession spark, Dataset<Row> scaled, int k, double[][] warmCenters) {
     KMeansModel best = null;
     for (int r = 0; r < settings.restarts(); r++) {
       describe(spark, "kmeans k=" + k + " restart " + (r + 1) + "/" + settings.restarts());
@@ -379,22 +412,64 @@ public final class SegmentStage implements Stage {
         best = m;
       }
     }
-    return best;
+    Fit fresh = new Fit(best, best.summary().trainingCost(), best.summary().clusterSizes(), best.summary().numIter(),
+        false, null);
+    if (warmCenters == null || warmCenters.length != k) {
+      return fresh;
+    }
+    describe(spark, "kmeans k=" + k + " warm start from the previous run");
+    Fit warm = fitFrom(scaled, warmCenters);
+    if (warm.cost() <= fresh.cost() * (1 + settings.warmStartTolerance())) {
+      return new Fit(warm.model(), warm.cost(), warm.sizes(), null, true, fresh.cost());
+    }
+    return new Fit(fresh.model(), fresh.cost(), fresh.sizes(), fresh.iterations(), false, fresh.cost());
   }
 
-  private Candidate evaluate(SparkSession spark, Dataset<Row> scaled, KMeansModel m, int k, long n) {
-    long[] sizes = m.summary().clusterSizes();
-    long nonEmpty = Arrays.stream(sizes).filter(s -> s > 0).count();
-    long smallest = Arrays.stream(sizes).min().orElse(0L);
+  /**
+   * KMeans from given initial centres. spark.ml's KMeans cannot take initial centres, the RDD-based
+   * MLlib one can ({@code setInitialModel}); its result is wrapped in a spark.ml
+   * {@link KMeansModel} through the constructor spark.ml itself uses for that (Scala
+   * package-private, public in bytecode, unchanged since Spark 1.6), so the saved pipeline stays a
+   * standard {@link PipelineModel}. Same Lloyd iterations, tolerance and distance as the fresh fits.
+   */
+  private Fit fitFrom(Dataset<Row> scaled, double[][] centers) {
+    JavaRDD<org.apache.spark.mllib.linalg.Vector> points = scaled.select(FEATURES).toJavaRDD()
+        .map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0)));
+    points.persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      org.apache.spark.mllib.linalg.Vector[] init = Arrays.stream(centers)
+          .map(org.apache.spark.mllib.linalg.Vectors::dense).toArray(org.apache.spark.mllib.linalg.Vector[]::new);
+      org.apache.spark.mllib.clustering.KMeansModel fitted = new org.apache.spark.mllib.clustering.KMeans()
+          .setK(centers.length).setMaxIterations(settings.maxIterations()).setEpsilon(settings.tolerance())
+          .setDistanceMeasure("euclidean").setSeed(settings.seed())
+          .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(init))
+          .run(points.rdd());
+      KMeansModel model = new KMeansModel(Identifiable.randomUID("kmeans"), fitted);
+      model = model.copy(new ParamMap()
+          .put(model.k().w(centers.length))
+          .put(model.featuresCol().w(FEATURES))
+          .put(model.predictionCol().w(CLUSTER)));
+      long[] sizes = new long[centers.length];
+      for (Map.Entry<Integer, Long> e : fitted.predict(points).countByValue().entrySet()) {
+        sizes[e.getKey()] = e.getValue();
+      }
+      return new Fit(model, fitted.trainingCost(), sizes, null, true, null);
+    } finally {
+      points.unpersist(false);
+    }
+  }
+
+  private Candidate evaluate(SparkSession spark, Dataset<Row> scaled, Fit fit, int k, long n) {
+    long nonEmpty = Arrays.stream(fit.sizes()).filter(s -> s > 0).count();
+    long smallest = Arrays.stream(fit.sizes()).min().orElse(0L);
     double silhouette = Double.NaN;
     if (nonEmpty >= 2) {
       describe(spark, "silhouette k=" + k);
       // Spark's silhouette uses squared Euclidean distance (its default and only linear-time form).
       silhouette = new ClusteringEvaluator().setFeaturesCol(FEATURES).setPredictionCol(CLUSTER)
-          .setMetricName("silhouette").setDistanceMeasure("squaredEuclidean").evaluate(m.transform(scaled));
+          .setMetricName("silhouette").setDistanceMeasure("squaredEuclidean").evaluate(fit.model().transform(scaled));
     }
-    return new Candidate(k, m.clusterCenters().length, silhouette, m.summary().trainingCost(),
-        m.summary().numIter(), smallest / (double) n);
+    return new Candidate(k, fit, silhouette, smallest / (double) n);
   }
 
   /**
@@ -408,9 +483,13 @@ public final class SegmentStage implements Stage {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("k", c.k());
       m.put("silhouette", Double.isNaN(c.silhouette()) ? null : round(c.silhouette()));
-      m.put("cost", round(c.cost()));
-      m.put("iterations", c.iterations());
+      m.put("cost", round(c.fit().cost()));
+      m.put("iterations", c.fit().iterations());
       m.put("smallest_share", round(c.smallestShare()));
+      if (c.fit().freshCost() != null) {
+        m.put("warm_start", c.fit().warm());
+        m.put("fresh_cost", round(c.fit().freshCost()));
+      }
       if (c.clusters() != c.k()) {
         m.put("clusters_found", c.clusters());
       }
@@ -441,13 +520,15 @@ public final class SegmentStage implements Stage {
 
   // ---- statistics, labels, assignment ------------------------------------------------------
 
-  /** Per cluster: size, buyers share, revenue, medians and means of the RFM columns (k rows). */
-  private static Row[] clusterStats(Dataset<Row> clustered, int k) {
+  /** Per cluster: size, buyers and active shares, revenue, medians and means of RFM (k rows). */
+  private static Row[] clusterStats(Dataset<Row> clustered, int k, int activeDays) {
     Column frequency = coalesce(col("frequency").cast(DataTypes.DoubleType), lit(0.0));
     Column monetary = coalesce(col("monetary").cast(DataTypes.DoubleType), lit(0.0));
     List<Row> rows = clustered.groupBy(CLUSTER).agg(
             count(lit(1)).as("size"),
             avg(when(frequency.gt(0), 1.0).otherwise(0.0)).as("buyer_share"),
+            // No event at all (null) is not active.
+            avg(when(col("recency_event_days").leq(activeDays), 1.0).otherwise(0.0)).as("active_share"),
             sum(monetary).as("revenue"),
             percentile_approx(col("recency_days").cast(DataTypes.DoubleType), lit(0.5), lit(MEDIAN_ACCURACY)).as("median_recency_days"),
             percentile_approx(frequency, lit(0.5), lit(MEDIAN_ACCURACY)).as("median_frequency"),
@@ -464,10 +545,11 @@ public final class SegmentStage implements Stage {
 
   private static SegmentLabeler.Profile labelProfile(int id, Row s) {
     if (s == null) { // an empty cluster: nothing to rank it by
-      return new SegmentLabeler.Profile(id, null, 0.0, 0.0, 0.0);
+      return new SegmentLabeler.Profile(id, null, 0.0, 0.0, 0.0, 0.0);
     }
     return new SegmentLabeler.Profile(id, nullableDouble(s, "median_recency_days"), s.getDouble(s.fieldIndex("mean_frequency")),
-        s.getDouble(s.fieldIndex("mean_monetary")), s.getDouble(s.fieldIndex("buyer_share")));
+        s.getDouble(s.fieldIndex("mean_monetary")), s.getDouble(s.fieldIndex("buyer_share")),
+        s.getDouble(s.fieldIndex("active_share")));
   }
 
   private static Double nullableDouble(Row r, String field) {
@@ -539,6 +621,7 @@ public final class SegmentStage implements Stage {
         .add("size", DataTypes.LongType, false)
         .add("share", DataTypes.DoubleType, false)
         .add("buyer_share", DataTypes.DoubleType, true)
+        .add("active_share", DataTypes.DoubleType, true)
         .add("revenue_share", DataTypes.DoubleType, true)
         .add("median_recency_days", DataTypes.DoubleType, true)
         .add("median_frequency", DataTypes.DoubleType, true)
@@ -562,9 +645,10 @@ public final class SegmentStage implements Stage {
     v.add(size);
     v.add(size / (double) n);
     if (s == null) {
-      v.addAll(Arrays.asList(null, null, null, null, null, null, null));
+      v.addAll(Arrays.asList(null, null, null, null, null, null, null, null));
     } else {
       v.add(s.getDouble(s.fieldIndex("buyer_share")));
+      v.add(s.getDouble(s.fieldIndex("active_share")));
       // Undefined when nobody spent anything (or refunds cancel all spend).
       v.add(revenue > 0 ? s.getDouble(s.fieldIndex("revenue")) / revenue : null);
       v.add(nullableDouble(s, "median_recency_days"));
