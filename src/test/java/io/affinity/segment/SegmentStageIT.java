@@ -129,14 +129,15 @@ class SegmentStageIT extends SparkTestBase {
     }
     double baseAri = adjustedRand(baseTable);
     // Why these thresholds: the archetypes overlap by construction (about 60 % of "occasional"
-    // users never buy in the window and look like light browsers; "loyal" and "champion" differ
-    // only in degree), so even the best partition on these features does not reach 1. On the
-    // committed samples k = 6 gives ARI 0.51..0.55 and purity ~0.75 across seeds of KMeans; a
-    // chance partition scores ARI 0 and the buyer / non-buyer rule about 0.2. Requiring ARI >= 0.40,
-    // at least 0.15 above that rule, and purity >= 0.65 fails a model that only splits buyers
-    // from non-buyers or that lost an archetype, with room for KMeans' local optima.
+    // users never buy in the window and look like light browsers or quiet lapsed users; "loyal" and
+    // "champion" differ only in degree), so no partition of these features reaches 1. Measured at
+    // k = 6: ARI 0.58 / purity 0.80 on this data (seed 7), 0.51 / 0.745 on the committed samples
+    // (seed 42); the one-rule split "bought something / never bought" scores ARI 0.21 on both, a
+    // chance partition 0. ARI >= 0.40 and at least 0.20 above that rule, with purity >= 0.65, fail a
+    // model that only separates buyers from non-buyers or loses an archetype, while leaving room
+    // for KMeans' local optima and for generator changes that move the numbers by a few points.
     assertTrue(ari >= 0.40, "adjusted Rand index " + ari + " (baseline " + baseAri + ")\n" + table);
-    assertTrue(ari >= baseAri + 0.15, "adjusted Rand index " + ari + " vs buyer/non-buyer baseline " + baseAri);
+    assertTrue(ari >= baseAri + 0.20, "adjusted Rand index " + ari + " vs buyer/non-buyer baseline " + baseAri);
     assertTrue(purity >= 0.65, "purity " + purity + "\n" + table);
     // The clear-cut archetypes land mostly (>= 80 %) in the segment whose label names them.
     assertMostlyIn(table, "champion", "champions");
@@ -223,6 +224,9 @@ class SegmentStageIT extends SparkTestBase {
         .count();
     // KMeans moves a few boundary users when the population shifts; nearly everyone else stays put.
     assertTrue(unchanged >= 0.95 * (1000 - changedUsers), unchanged + " unchanged users kept their segment");
+    assertEquals(true, ((Map<?, ?>) SegmentStageTest.stageReport(root, night3).get("model")).get("warm_start"));
+    // A warm-started model is assembled from MLlib's result: it must save and load like a fresh one.
+    assertModelReproducesSegments(root, night3);
     List<Row> firstSeen = read(root, SegmentStage.PROFILES, night3).select("first_seen_run_date").distinct().collectAsList();
     assertEquals(1, firstSeen.size());
     assertEquals(LocalDate.parse(DATE), firstSeen.get(0).getDate(0).toLocalDate());
@@ -230,10 +234,15 @@ class SegmentStageIT extends SparkTestBase {
 
   @Test
   void savedModelRoundTrip() {
-    PipelineModel model = PipelineModel.load(root.resolve(SegmentStage.MODEL).resolve("run_date=" + DATE).toString());
-    Dataset<Row> scored = model.transform(read(root, SegmentStage.USERS, DATE)).select("user_id", "segment_id", "segment_label");
+    assertModelReproducesSegments(root, DATE);
+  }
+
+  /** The saved pipeline, loaded back and applied to that night's features, gives its segments. */
+  private static void assertModelReproducesSegments(Path out, String date) {
+    PipelineModel model = PipelineModel.load(out.resolve(SegmentStage.MODEL).resolve("run_date=" + date).toString());
+    Dataset<Row> scored = model.transform(read(out, SegmentStage.USERS, date)).select("user_id", "segment_id", "segment_label");
     frames().assertDataFrameNoOrderEquals(
-        read(root, SegmentStage.SEGMENTS, DATE).select("user_id", "segment_id", "segment_label"), scored);
+        read(out, SegmentStage.SEGMENTS, date).select("user_id", "segment_id", "segment_label"), scored);
   }
 
   /** Adjusted Rand index (Hubert and Arabie) of a contingency table segment -> truth -> count. */
