@@ -14,6 +14,7 @@ import io.affinity.pipeline.SparkSessions;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.recommend.RecommendStage;
+import io.affinity.segment.SegmentStage;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -99,6 +100,7 @@ public final class Main {
     List<Stage> all = new ArrayList<>();
     all.add(new IngestStage(s));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
+    all.add(new SegmentStage(s.segment()));
     all.add(new RecommendStage(s.recommend(), s.eventTypes(), s.features()));
     if (name.equals("all")) {
       return all;
