@@ -6,9 +6,11 @@ import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -87,7 +89,7 @@ final class Popularity {
           k++;
         }
       }
-      out.put(segment, new ScoringModel.Ranking(java.util.Arrays.copyOf(p, k), java.util.Arrays.copyOf(s, k)));
+      out.put(segment, new ScoringModel.Ranking(Arrays.copyOf(p, k), Arrays.copyOf(s, k)));
       start = end;
     }
     return out;
@@ -95,7 +97,7 @@ final class Popularity {
 
   /** Distinct buyers and distinct users with any event, per key. */
   private static Dataset<Row> counts(Dataset<Row> events, String purchaseType, String... keys) {
-    org.apache.spark.sql.Column[] by = new org.apache.spark.sql.Column[keys.length];
+    Column[] by = new Column[keys.length];
     for (int i = 0; i < keys.length; i++) {
       by[i] = col(keys[i]);
     }

@@ -2,6 +2,7 @@ package io.affinity.recommend;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.apache.spark.api.java.JavaRDD;
@@ -62,7 +63,7 @@ final class SimilarItems {
     return new RankedRows(spark.createDataFrame(out, OUTPUT), b);
   }
 
-  private static List<Row> rankPartition(UnitFactors f, java.util.Iterator<Integer> items, int n, int blockSize) {
+  private static List<Row> rankPartition(UnitFactors f, Iterator<Integer> items, int n, int blockSize) {
     int count = f.ids().length;
     int k = Math.min(n, Math.max(0, count - 1));
     BlockTopN top = new BlockTopN(f.unit(), count, f.rank(), blockSize, Math.max(1, k));

@@ -1,8 +1,11 @@
 package io.affinity.recommend;
 
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -161,11 +164,11 @@ class RecommendStageIT extends SparkTestBase {
         .distinct().count();
     assertEquals(302, cleanUsers);
     List<Row> perUser = recs.groupBy("user_id").agg(
-            org.apache.spark.sql.functions.count(lit(1)).as("rows"),
+            count(lit(1)).as("rows"),
             countDistinct("item_id").as("items"),
             countDistinct("rank").as("ranks"),
-            org.apache.spark.sql.functions.min("rank").as("lo"),
-            org.apache.spark.sql.functions.max("rank").as("hi"))
+            min("rank").as("lo"),
+            max("rank").as("hi"))
         .collectAsList();
     assertEquals(cleanUsers, perUser.size());
     for (Row r : perUser) {

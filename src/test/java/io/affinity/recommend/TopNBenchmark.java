@@ -3,6 +3,7 @@ package io.affinity.recommend;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.row_number;
 
 import io.affinity.Main;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -48,7 +50,7 @@ public final class TopNBenchmark {
    * --master local[2]}.
    */
   public static void main(String[] args) throws IOException {
-    Map<String, String> a = new java.util.HashMap<>(Map.of(
+    Map<String, String> a = new HashMap<>(Map.of(
         "--users", "20000", "--items", "3000", "--rank", "10", "--n", "10", "--runs", "3",
         "--dir", "/tmp/affinity-bench", "--master", "local[2]"));
     for (int i = 0; i + 1 < args.length; i += 2) {
@@ -108,7 +110,7 @@ public final class TopNBenchmark {
     long boughtPairs = bought.count();
     long userCount = allUsers.count();
     catalogItems.count();
-    int maxExcluded = (int) bought.groupBy("user_idx").count().agg(org.apache.spark.sql.functions.max("count"))
+    int maxExcluded = (int) bought.groupBy("user_idx").count().agg(max("count"))
         .first().getLong(0);
     System.out.printf(Locale.ROOT, "%n%d users, %d items, %d interactions, %d bought pairs (max %d per user), rank %d, N %d%n",
         userCount, catalogItems.count(), interactions.count(), boughtPairs, maxExcluded, rank, n);
