@@ -171,6 +171,15 @@ final class Metrics {
     return out;
   }
 
+  /** A small ordered map for the report (Map.of has no stable order, and the manifest is read by people). */
+  static Map<String, Object> ordered(Object... keysAndValues) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    for (int i = 0; i < keysAndValues.length; i += 2) {
+      m.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    }
+    return m;
+  }
+
   /** Six decimals: enough for every metric here, and a manifest people can read. */
   static double round(double x) {
     return Math.round(x * 1e6) / 1e6;

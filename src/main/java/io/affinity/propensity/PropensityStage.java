@@ -60,9 +60,6 @@ public final class PropensityStage implements Stage {
   /** Dataset name of the saved model. */
   public static final String MODEL_DATASET = "models/propensity";
 
-  /** Labelled users per partition of the training data: ~10 MB at two dozen double features. */
-  private static final long ROWS_PER_PARTITION = 50_000;
-
   private final EventTypes types;
   private final PropensitySettings settings;
 
@@ -90,22 +87,15 @@ public final class PropensityStage implements Stage {
     StageReport report = new StageReport();
     report.put("horizon_days", settings.horizonDays());
     report.put("training_cutoff", cutoff.toInstant().toString());
-    report.put("label_window", Map.of("from", cutoff.toInstant().toString(), "to", end.toInstant().toString()));
+    report.put("label_window", Metrics.ordered("from", cutoff.toInstant().toString(), "to", end.toInstant().toString()));
     report.put("scored_as_of", end.toInstant().toString());
 
     sc.setJobDescription("propensity: training features as of the cutoff");
-    // Checkpointed: the feature plan is large, and every fit, transform and metric below would
-    // otherwise re-analyse it (seconds each); reading the checkpoint back is one small scan.
-    Dataset<Row> computed = TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
-        .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare()))
-        .checkpoint(true);
-    Map<String, long[]> counts = checkCounts(computed, report);
-    long users = counts.values().stream().mapToLong(c -> c[0]).sum();
-    // Each logistic regression iteration is one Spark job over these partitions: a few users need
-    // one partition, not spark.sql.shuffle-partitions of them (task and tree-aggregation overhead).
-    int partitions = (int) Math.max(1, Math.min(computed.rdd().getNumPartitions(), (users + ROWS_PER_PARTITION - 1) / ROWS_PER_PARTITION));
-    Dataset<Row> labelled = computed.coalesce(partitions).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> labelled = TrainingData.materialize(
+        TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
+            .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())));
     try {
+      Map<String, long[]> counts = checkCounts(labelled, report);
       Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN)).withColumn(WEIGHT, weight(counts.get(TRAIN)));
       Dataset<Row> validation = labelled.filter(col(SPLIT).equalTo(VALIDATION));
       Dataset<Row> test = labelled.filter(col(SPLIT).equalTo(TEST));
@@ -158,7 +148,7 @@ public final class PropensityStage implements Stage {
     for (Map.Entry<String, long[]> e : counts.entrySet()) {
       users += e.getValue()[0];
       buyers += e.getValue()[1];
-      splits.put(e.getKey(), Map.of("users", e.getValue()[0], "buyers", e.getValue()[1]));
+      splits.put(e.getKey(), Metrics.ordered("users", e.getValue()[0], "buyers", e.getValue()[1]));
     }
     training.put("users", users);
     training.put("buyers", buyers);

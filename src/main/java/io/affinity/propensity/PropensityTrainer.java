@@ -177,7 +177,7 @@ final class PropensityTrainer {
         .fit(soft);
     out.put("slope", Metrics.round(m.coefficients().apply(0)));
     out.put("intercept", Metrics.round(m.intercept()));
-    out.put("targets", Map.of("buyer", Metrics.round(tPos), "non_buyer", Metrics.round(tNeg)));
+    out.put("targets", Metrics.ordered("buyer", Metrics.round(tPos), "non_buyer", Metrics.round(tNeg)));
     return m;
   }
 

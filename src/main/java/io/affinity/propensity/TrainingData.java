@@ -14,6 +14,7 @@ import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * The labelled users the model learns from: features as of a cutoff (from events and ratings
@@ -28,6 +29,9 @@ final class TrainingData {
   static final String TRAIN = "train";
   static final String VALIDATION = "validation";
   static final String TEST = "test";
+
+  /** Labelled users per partition: ~10 MB at two dozen double features. */
+  private static final long ROWS_PER_PARTITION = 50_000;
 
   /** Hash buckets of the split: shares are resolved to 1e-6. */
   private static final int BUCKETS = 1_000_000;
@@ -77,5 +81,20 @@ final class TrainingData {
     return when(u.lt(testShare), lit(TEST))
         .when(u.lt(testShare + validationShare), lit(VALIDATION))
         .otherwise(lit(TRAIN));
+  }
+
+  /**
+   * Checkpoints the labelled users and persists them in as few partitions as their number needs.
+   * The feature plan is large, and every fit, transform and metric after this would otherwise
+   * re-analyse it (seconds each on a busy driver); each logistic regression iteration is one Spark
+   * job over these partitions, so a few thousand users belong in one partition, not in
+   * spark.sql.shuffle-partitions of them. Unpersist the result when done.
+   */
+  static Dataset<Row> materialize(Dataset<Row> labelled) {
+    Dataset<Row> checkpointed = labelled.checkpoint(true);
+    long rows = checkpointed.count();
+    int partitions = (int) Math.max(1, Math.min(checkpointed.rdd().getNumPartitions(),
+        (rows + ROWS_PER_PARTITION - 1) / ROWS_PER_PARTITION));
+    return checkpointed.coalesce(partitions).persist(StorageLevel.MEMORY_AND_DISK());
   }
 }

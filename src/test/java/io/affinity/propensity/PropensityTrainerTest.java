@@ -49,11 +49,11 @@ class PropensityTrainerTest extends SparkTestBase {
     Timestamp cutoff = Timestamp.from(PropensityStageTest.CUTOFF);
     PropensitySettings settings = new PropensitySettings(30, List.of("frequency", "recency_days"), List.of("region", "age"),
         0.25, 0.25, 5, false, List.of(0.001), List.of(0.0), 100, PropensitySettings.Calibration.ISOTONIC, 10, 20, 0.6);
-    Dataset<Row> labelled = TrainingData.label(TrainingData.features(in, cutoff, PropensityStageTest.TYPES), events, cutoff,
+    Dataset<Row> labelled = TrainingData.materialize(TrainingData.label(
+            TrainingData.features(in, cutoff, PropensityStageTest.TYPES), events, cutoff,
             Timestamp.from(PropensityStageTest.END), PropensityStageTest.TYPES)
         .withColumn(TrainingData.SPLIT, TrainingData.split(5, 0.25, 0.25))
-        .withColumn(TrainingData.WEIGHT, lit(1.0))
-        .cache();
+        .withColumn(TrainingData.WEIGHT, lit(1.0)));
 
     StageReport report = new StageReport();
     PropensityModel model = new PropensityTrainer(settings).train(
