@@ -67,7 +67,7 @@ public record Settings(
 
   /** Ingest policies. */
   public record IngestSettings(
-      double maxRejectShare, int futureToleranceHours, boolean trimIds, boolean stripFloatSuffix,
+      double maxRejectShare, int futureToleranceHours, LocalDate minEventDate, boolean trimIds, boolean stripFloatSuffix,
       String outlierAction, double outlierQuantile, List<String> outlierColumns) implements java.io.Serializable {}
 
   /** Feature engineering settings. */
@@ -142,6 +142,7 @@ public record Settings(
     IngestSettings ingest = new IngestSettings(
         r.number("affinity.ingest.max-reject-share", 0, 1, false),
         r.integer("affinity.ingest.future-tolerance-hours", 0, 8760),
+        date(r, "affinity.ingest.min-event-date"),
         r.bool("affinity.ingest.ids.trim"),
         r.bool("affinity.ingest.ids.strip-float-suffix"),
         r.oneOf("affinity.ingest.outliers.action", "cap", "quarantine", "off"),
@@ -189,13 +190,29 @@ public record Settings(
       throw new SettingsException("affinity.event-types.return", returned,
           "must not be one of event-types.names: raw input cannot claim the cancellation type");
     }
-    Map<String, Double> weights = r.numberMap("affinity.event-types.weights", 0.0);
-    for (String t : weights.keySet()) {
+    Map<String, Double> weights = new java.util.LinkedHashMap<>(r.numberMap("affinity.event-types.weights", 0.0));
+    Config defaults = com.typesafe.config.ConfigFactory.parseResources(Settings.class.getClassLoader(), "reference.conf");
+    for (String t : List.copyOf(weights.keySet())) {
       if (!names.contains(t) && !t.equals(returned)) {
-        throw new SettingsException("affinity.event-types.weights." + t, weights.get(t), "names an event type not in " + names);
+        // A default weight for a type this dataset does not use (its own vocabulary replaced ours)
+        // is dropped; a weight the user wrote for an unknown type is a typo.
+        if (defaults.hasPath("affinity.event-types.weights." + t)) {
+          weights.remove(t);
+        } else {
+          throw new SettingsException("affinity.event-types.weights." + t, weights.get(t), "names an event type not in " + names);
+        }
       }
     }
-    return new EventTypes(names, aliases, purchase, view, returned, weights);
+    return new EventTypes(names, aliases, purchase, view, returned, Map.copyOf(weights));
+  }
+
+  private static LocalDate date(ConfigReader r, String key) {
+    String v = r.nonEmpty(key);
+    try {
+      return LocalDate.parse(v);
+    } catch (DateTimeParseException e) {
+      throw new SettingsException(key, v, "must be a date as YYYY-MM-DD");
+    }
   }
 
   private static LocalDate runDate(ConfigReader r, String arg) {

@@ -79,6 +79,7 @@ final class EventParser extends RowParser {
       }
     }
     Instant time = timestamps.parse(f.name(TIME), required(f, TIME));
+    checkNotTooOld(f.name(TIME), f.get(TIME), time, ingest);
     if (!time.isBefore(futureLimit)) {
       throw new Reject(ReasonCode.FUTURE_TIMESTAMP, "column '" + f.name(TIME) + "' = \"" + f.get(TIME).trim()
           + "\": after the run date plus the tolerance (" + futureLimit + ")");

@@ -13,6 +13,7 @@ import io.affinity.config.Settings;
 import io.affinity.io.Datasets;
 import io.affinity.io.IdMaps;
 import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.MissingInputException;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
@@ -87,18 +88,43 @@ public final class IngestStage implements Stage {
     Map<String, Dataset<Row>> parsed = new LinkedHashMap<>();
     Dataset<Row> quarantine = null;
     List<String> gateFailures = new ArrayList<>();
+    List<Source> active = new ArrayList<>();
     for (Source s : sources) {
-      ctx.spark().sparkContext().setJobDescription("ingest: parse " + s.name());
-      SourceReader.Read read = SourceReader.read(ctx.spark(), s.csv(), s.parser());
-      Dataset<Row> rows = read.rows().persist(StorageLevel.MEMORY_AND_DISK());
+      // events are required; ratings, users and items are optional: missing or empty is a logged skip.
+      boolean optional = !s.name().equals("events");
       Map<String, Object> counts = new LinkedHashMap<>();
       counts.put("path", s.csv().path());
+      perSource.put(s.name(), counts);
+      ctx.spark().sparkContext().setJobDescription("ingest: parse " + s.name());
+      SourceReader.Read read;
+      try {
+        read = SourceReader.read(ctx.spark(), s.csv(), s.parser());
+      } catch (MissingInputException e) {
+        if (!optional) {
+          throw e;
+        }
+        skip(ctx, s, counts, e.getMessage());
+        continue;
+      }
+      Dataset<Row> rows = read.rows().persist(StorageLevel.MEMORY_AND_DISK());
       counts.put("files", read.files().size());
       if (s.name().equals("events")) {
         rows = outliers(rows, counts);
       }
-      countRows(rows, read, s, counts);
-      perSource.put(s.name(), counts);
+      long total = countRows(rows, read, s, counts);
+      if (total == 0) {
+        rows.unpersist();
+        @SuppressWarnings("unchecked")
+        List<String> files = (List<String>) counts.get("files_without_data");
+        String why = "input " + s.name() + " has no data rows: " + (files.size() == 1 ? "file " + files.get(0) + " is"
+            : "files " + files + " are") + " empty or header-only (" + s.csv().keyPrefix() + ".path = " + s.csv().path() + ")";
+        if (!optional) {
+          throw new DataQualityException(why, report);
+        }
+        skip(ctx, s, counts, why);
+        continue;
+      }
+      active.add(s);
       parsed.put(s.name(), rows);
       Dataset<Row> rejects = rows.filter(col(SourceReader.REASON).isNotNull()).select(
           lit(s.name()).as("source"), col(SourceReader.FILE), col(SourceReader.LINE), col(SourceReader.OFFSET),
@@ -121,7 +147,7 @@ public final class IngestStage implements Stage {
           + ". Quarantined rows with reasons are in " + ctx.datasets().path("quarantine"), report);
     }
 
-    for (Source s : sources) {
+    for (Source s : active) {
       @SuppressWarnings("unchecked")
       Map<String, Object> counts = (Map<String, Object>) perSource.get(s.name());
       dedupAndWrite(ctx.datasets(), s, parsed.get(s.name()), counts);
@@ -132,7 +158,7 @@ public final class IngestStage implements Stage {
     Dataset<Row> events = ctx.datasets().read("clean/events", name());
     Dataset<Row> userIds = events.select(col("user_id").as("id"));
     Dataset<Row> itemIds = events.select(col("item_id").as("id"));
-    if (settings.ratings().csv().present()) {
+    if (active.stream().anyMatch(s -> s.name().equals("ratings"))) {
       Dataset<Row> ratings = ctx.datasets().read("clean/ratings", name());
       userIds = userIds.union(ratings.select(col("user_id").as("id")));
       itemIds = itemIds.union(ratings.select(col("item_id").as("id")));
@@ -180,8 +206,15 @@ public final class IngestStage implements Stage {
     return out;
   }
 
-  /** Rows read per reason and per file; detects empty and header-only inputs. */
-  private void countRows(Dataset<Row> rows, SourceReader.Read read, Source s, Map<String, Object> counts) {
+  /** An optional source that is missing or empty: logged, recorded, and no stale clean partition left. */
+  private static void skip(StageContext ctx, Source s, Map<String, Object> counts, String why) {
+    LOG.warn("skipping optional input {}: {}", s.name(), why);
+    counts.put("skipped", why);
+    ctx.datasets().delete("clean/" + s.name());
+  }
+
+  /** Rows read per reason and per file; returns the rows read. */
+  private long countRows(Dataset<Row> rows, SourceReader.Read read, Source s, Map<String, Object> counts) {
     Column capped = rows.columns().length > 0 && Arrays.asList(rows.columns()).contains(CAPPED)
         ? sum(when(col(CAPPED), 1).otherwise(0)) : lit(0L);
     List<Row> byFile = rows.groupBy(col(SourceReader.FILE), col(SourceReader.REASON))
@@ -221,11 +254,7 @@ public final class IngestStage implements Stage {
     if (!noRows.isEmpty()) {
       LOG.warn("input {}: {} file(s) are empty or header-only: {}", s.name(), noRows.size(), noRows);
     }
-    if (total == 0) {
-      throw new DataQualityException("input " + s.name() + " has no data rows: "
-          + (noRows.size() == 1 ? "file " + noRows.get(0) + " is" : "files " + noRows + " are")
-          + " empty or header-only (" + s.csv().keyPrefix() + ".path = " + s.csv().path() + ")", null);
-    }
+    return total;
   }
 
   private static String topReasons(Map<String, Object> counts) {

@@ -138,6 +138,16 @@ abstract class RowParser implements Serializable {
     return s.trim().toLowerCase(Locale.ROOT);
   }
 
+  /** Rejects a time before the configured earliest plausible date (e.g. seconds read as millis). */
+  static void checkNotTooOld(String column, String text, Instant time, io.affinity.config.Settings.IngestSettings ingest)
+      throws Reject {
+    Instant min = ingest.minEventDate().atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
+    if (time.isBefore(min)) {
+      throw new Reject(ReasonCode.OUT_OF_RANGE, "column '" + column + "' = \"" + text.trim() + "\": " + time
+          + " is before affinity.ingest.min-event-date " + ingest.minEventDate() + " (epoch seconds read as millis?)");
+    }
+  }
+
   static java.sql.Timestamp timestamp(Instant i) {
     return i == null ? null : java.sql.Timestamp.from(i);
   }

@@ -183,6 +183,9 @@ final class SourceReader {
           return null;
         }
         line = stripBom(line);
+        if (line.isBlank()) {
+          return null; // e.g. only a byte-order mark: what spreadsheets save for an empty sheet
+        }
         List<String> cols;
         try {
           cols = new CsvTokenizer(csv.delimiter(), csv.quoteChar()).split(line);
@@ -335,6 +338,10 @@ final class SourceReader {
           try {
             fields = tokenizer.split(record);
           } catch (Reject r) {
+            if (used.size() > 1) {
+              return unterminated(first, used, null, "its closing quote on line " + (first.number() == null ? "+"
+                  + (used.size() - 1) : first.number() + used.size() - 1) + " is followed by text");
+            }
             return reject(first, record, r.reason, r.getMessage());
           }
           if (fields != CsvTokenizer.NEEDS_MORE) {
@@ -342,21 +349,17 @@ final class SourceReader {
           }
           Line more = used.size() < csv.maxLinesPerRecord() ? nextLine() : null;
           if (more == null || more.badEncoding()) {
-            // Give the following lines back: one stray quote must not swallow good rows.
-            for (int i = used.size() - 1; i >= 1; i--) {
-              pending.addFirst(used.get(i));
-            }
-            if (more != null) {
-              pending.addLast(more);
-            }
-            return reject(first, first.text(), ReasonCode.MALFORMED_LINE, "unterminated quote (no closing "
-                + csv.quote() + " within " + csv.maxLinesPerRecord() + " lines"
-                + (more == null && used.size() < csv.maxLinesPerRecord() ? " before the end of the file" : "") + ")");
+            return unterminated(first, used, more, "no closing " + csv.quote() + " within " + csv.maxLinesPerRecord()
+                + " lines" + (more == null && used.size() < csv.maxLinesPerRecord() ? " before the end of the file" : ""));
           }
           used.add(more);
           record = record + "\n" + more.text();
         }
         if (fields.size() != layout.columnCount()) {
+          if (used.size() > 1) {
+            return unterminated(first, used, null, "joining " + used.size() + " lines gives " + fields.size()
+                + " columns instead of " + layout.columnCount());
+          }
           return reject(first, record, ReasonCode.MALFORMED_LINE, "expected " + layout.columnCount()
               + " columns separated by '" + csv.delimiter() + "', found " + fields.size());
         }
@@ -376,6 +379,21 @@ final class SourceReader {
         } catch (Reject r) {
           return reject(first, record, r.reason, r.getMessage());
         }
+      }
+
+      /**
+       * A quote opened on {@code first} did not give a clean multi-line record. Only the first line
+       * is rejected; the lines read ahead go back to the queue, so one stray quote never swallows
+       * the good rows after it.
+       */
+      private Row unterminated(Line first, List<Line> used, Line extra, String why) {
+        for (int i = used.size() - 1; i >= 1; i--) {
+          pending.addFirst(used.get(i));
+        }
+        if (extra != null) {
+          pending.addLast(extra);
+        }
+        return reject(first, first.text(), ReasonCode.MALFORMED_LINE, "unterminated quote (" + why + ")");
       }
 
       private Row reject(Line first, String raw, ReasonCode reason, String detail) {

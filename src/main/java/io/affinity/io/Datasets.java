@@ -101,6 +101,16 @@ public final class Datasets {
     }
   }
 
+  /** Removes this run date's partition of a dataset if present (e.g. an input that is now skipped). */
+  public void delete(String dataset) {
+    Path p = path(dataset);
+    try {
+      fs(p).delete(p, true);
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not remove " + p, e);
+    }
+  }
+
   /** Reads this run date's partition of a dataset that an earlier stage must have written. */
   public Dataset<Row> read(String dataset, String producedBy) {
     if (!exists(dataset)) {

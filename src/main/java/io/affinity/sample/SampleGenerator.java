@@ -95,7 +95,9 @@ public final class SampleGenerator {
   private static final int NEW_CUSTOMER_DAYS = 21;
   private static final int LAPSED_QUIET_DAYS = 30;
   private static final int UNICODE_USERS = 5;
-  private static final String[] UNICODE_PREFIXES = {"ü-kunde-", "用户-", "клиент-", "χρήστης-", "usuário-"};
+  private static final String[] UNICODE_PREFIXES = {
+    "ü-kunde-", "用户-", "клиент-", "χρήστης-", "usuário-"
+  };
 
   // Planted rows are spliced in at the first user boundary after every N good rows.
   private static final int EVENT_PLANT_SPACING = 2_000;
@@ -109,7 +111,8 @@ public final class SampleGenerator {
 
   private static final DateTimeFormatter TIMESTAMP =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss", Locale.ROOT);
-  private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd", Locale.ROOT);
+  private static final DateTimeFormatter DATE =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd", Locale.ROOT);
 
   private static final String[] CATEGORIES = {
     "electronics", "books", "garden", "home", "toys", "sports", "beauty", "fashion",
@@ -160,8 +163,9 @@ public final class SampleGenerator {
   private SampleGenerator() {}
 
   /**
-   * What to generate. The compact constructor validates every field and names the offending CLI flag
-   * in its {@link IllegalArgumentException}, so the CLI and programmatic callers share one set of rules.
+   * What to generate. The compact constructor validates every field and names the offending CLI
+   * flag in its {@link IllegalArgumentException}, so the CLI and programmatic callers share one set
+   * of rules.
    *
    * @param out output directory
    * @param users number of users
@@ -674,9 +678,11 @@ public final class SampleGenerator {
       line++;
       generated++;
       if (type == EventType.VIEW) {
-        remember(views[viewCursor++ % TEMPLATE_RING], userNo, userId, item, epoch, units, session);
+        remember(views[viewCursor], userNo, userId, item, epoch, units, session);
+        viewCursor = (viewCursor + 1) % TEMPLATE_RING;
       } else if (type == EventType.PURCHASE) {
-        remember(purchases[purchaseCursor++ % TEMPLATE_RING], userNo, userId, item, epoch, units, session);
+        remember(purchases[purchaseCursor], userNo, userId, item, epoch, units, session);
+        purchaseCursor = (purchaseCursor + 1) % TEMPLATE_RING;
       }
     }
 
@@ -744,7 +750,8 @@ public final class SampleGenerator {
             case DUPLICATE_KEY_1, DUPLICATE_KEY_2 -> String.join(
                 ",", u, item, "view", window.timestamp(t.epoch), "", "",
                 sessionId(t.userNo, t.session + 1));
-            case OUTLIER_1, OUTLIER_2 -> String.join(",", u, item, "purchase", later, "900", price, session);
+            case OUTLIER_1, OUTLIER_2 -> String.join(
+                ",", u, item, "purchase", later, "900", price, session);
           };
       out.write(raw);
       out.write('\n');
@@ -764,7 +771,8 @@ public final class SampleGenerator {
     private void appendRow(
         StringBuilder b, int userNo, String userId, int item, EventType type, long epoch, int units,
         int session) {
-      b.append(userId).append(',').append(catalog.itemIds[item]).append(',').append(type.label).append(',');
+      b.append(userId).append(',').append(catalog.itemIds[item]).append(',');
+      b.append(type.label).append(',');
       window.appendTimestamp(b, epoch);
       b.append(',');
       if (type != EventType.VIEW) {
@@ -803,7 +811,7 @@ public final class SampleGenerator {
     private Template freshest(Template[] ring) {
       int cursor = ring == views ? viewCursor : purchaseCursor;
       for (int k = 1; k <= TEMPLATE_RING; k++) {
-        Template t = ring[Math.floorMod(cursor - k, TEMPLATE_RING)];
+        Template t = ring[(cursor - k + TEMPLATE_RING) % TEMPLATE_RING];
         if (!t.used) {
           return t;
         }
@@ -1058,8 +1066,10 @@ public final class SampleGenerator {
       truth.write(userId + "," + a.label + "," + categories + "\n");
 
       int activeDays = endDay - firstDay;
-      int sessions =
-          Math.max(1, Math.min(activeDays * 3, poisson(rng, a.sessionsPer30Days * activeDays / 30.0)));
+      // At least one session, so every user appears in events.csv; at most a quarter of the day's
+      // slots, so that picking distinct slots by rejection stays cheap.
+      int drawn = poisson(rng, a.sessionsPer30Days * activeDays / 30.0);
+      int sessions = Math.max(1, Math.min(activeDays * 3, drawn));
       int[] slots = pickSlots(rng, firstDay, activeDays, sessions);
       // item -> time of the user's last view of it, in first-seen order (rating candidates).
       Map<Integer, Long> seen = new LinkedHashMap<>();
@@ -1144,7 +1154,8 @@ public final class SampleGenerator {
       long before = ratingWeightSoFar;
       ratingWeightSoFar += a.ratingWeight;
       long quota =
-          ratingWeightSoFar * o.ratings() / totalRatingWeight - before * o.ratings() / totalRatingWeight;
+          ratingWeightSoFar * o.ratings() / totalRatingWeight
+              - before * o.ratings() / totalRatingWeight;
       int wanted = (int) Math.min(quota, catalog.itemIds.length);
       Set<Integer> rated = new HashSet<>();
       int[] candidates = seen.keySet().stream().mapToInt(Integer::intValue).toArray();
@@ -1234,7 +1245,8 @@ public final class SampleGenerator {
       double g = rng.nextDouble();
       String gender = g < 0.48 ? "f" : g < 0.94 ? "m" : g < 0.98 ? "x" : "";
       String region = REGIONS[pickCumulative(rng, regionCumulative)];
-      users.write(userId + "," + age + "," + gender + "," + region + "," + signup.format(DATE) + "\n");
+      users.write(
+          userId + "," + age + "," + gender + "," + region + "," + signup.format(DATE) + "\n");
     }
 
     private void writeItems(Path file) throws IOException {

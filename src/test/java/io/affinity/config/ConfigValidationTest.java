@@ -1,0 +1,159 @@
+package io.affinity.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.affinity.testing.SparkTestBase;
+import io.affinity.testing.SparkTestBase.Run;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every configuration error stops the run before Spark starts, with exit code 2 and a message
+ * naming the key and the bad value. No SparkSession is created in this class: if validation let a
+ * bad value through, the run would try to start Spark and the exit code would differ.
+ */
+class ConfigValidationTest {
+
+  /** key, bad value (as typed after -Dkey=), text the message must also contain. */
+  static Stream<Arguments> badValues() {
+    return Stream.of(
+        Arguments.of("affinity.output.root", "", "must not be empty"),
+        Arguments.of("affinity.input.events.path", "", "must name the events"),
+        Arguments.of("affinity.input.events.delimiter", "", "one or more characters"),
+        Arguments.of("affinity.input.events.header", "maybe", "true or false"),
+        Arguments.of("affinity.input.events.quote", "ab", "one character"),
+        Arguments.of("affinity.input.events.quote", ",", "must differ from the delimiter"),
+        Arguments.of("affinity.input.events.encoding", "klingon", "character set"),
+        Arguments.of("affinity.input.events.encoding", "UTF-16", "ASCII-compatible"),
+        Arguments.of("affinity.input.events.max-lines-per-record", "0", "1..1000"),
+        Arguments.of("affinity.input.events.columns.user", "", "must name the column"),
+        Arguments.of("affinity.input.events.columns.item", "", "must name the column"),
+        Arguments.of("affinity.input.events.columns.timestamp", "", "must name the column"),
+        Arguments.of("affinity.input.events.timestamp.format", "\"yyyy-MM-dd {HH}\"", "valid java.time pattern"),
+        Arguments.of("affinity.input.events.timestamp.format", "", "must not be empty"),
+        Arguments.of("affinity.input.events.timestamp.zone", "Mars/Olympus", "time zone id"),
+        Arguments.of("affinity.input.ratings.scale.max", "0", "greater than scale.min"),
+        Arguments.of("affinity.input.ratings.scale.min", "low", "must be a number"),
+        Arguments.of("affinity.input.ratings.timestamp.format", "", "must not be empty"),
+        Arguments.of("affinity.event-types.names", "[]", "at least one event type"),
+        Arguments.of("affinity.event-types.names", "[View, purchase]", "lower-case words"),
+        Arguments.of("affinity.event-types.purchase", "buy", "must be one of"),
+        Arguments.of("affinity.event-types.view", "", "must not be empty"),
+        Arguments.of("affinity.event-types.return", "view", "must not be one of"),
+        Arguments.of("affinity.event-types.weights.view", "-1", "must be a number"),
+        Arguments.of("affinity.event-types.weights.wishlist", "2", "not in"),
+        Arguments.of("affinity.event-types.aliases.pv", "pageview", "must map to one of"),
+        Arguments.of("affinity.ingest.max-reject-share", "1.5", "[0.0, 1.0]"),
+        Arguments.of("affinity.ingest.max-reject-share", "lots", "must be a number"),
+        Arguments.of("affinity.ingest.future-tolerance-hours", "-1", "0..8760"),
+        Arguments.of("affinity.ingest.ids.trim", "sometimes", "true or false"),
+        Arguments.of("affinity.ingest.min-event-date", "1990-13-01", "YYYY-MM-DD"),
+        Arguments.of("affinity.ingest.outliers.action", "drop", "cap, quarantine, off"),
+        Arguments.of("affinity.ingest.outliers.quantile", "1.0", "(0.5, 1.0)"),
+        Arguments.of("affinity.ingest.outliers.columns", "[weight]", "quantity or price"),
+        Arguments.of("affinity.features.half-life-days", "0", "must be a number"),
+        Arguments.of("affinity.spark.shuffle-partitions", "0", "1..100000"),
+        Arguments.of("affinity.spark.master", "", "must not be empty"),
+        Arguments.of("affinity.spark.ui-enabled", "yes please", "true or false"));
+  }
+
+  @ParameterizedTest(name = "{0} = {1}")
+  @MethodSource("badValues")
+  void badValueNamesTheKey(String key, String value, String allowed) {
+    Run r = SparkTestBase.capture("ingest", "--config", "conf/application.conf", "-D" + key + "=" + value);
+    assertEquals(2, r.exitCode(), r.stderr());
+    assertTrue(r.stderr().contains("'" + key + "'"), "message names the key: " + r.stderr());
+    assertTrue(r.stderr().contains(allowed), "message says what is allowed (" + allowed + "): " + r.stderr());
+    assertFalse(r.stderr().contains("\tat "), "no stack trace: " + r.stderr());
+  }
+
+  @Test
+  void fixedEventTypeMustBeKnownWhenThereIsNoTypeColumn() {
+    Run r = SparkTestBase.capture("ingest", "--config", "conf/application.conf",
+        "-Daffinity.input.events.columns.event-type=", "-Daffinity.input.events.fixed-event-type=gift");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("affinity.input.events.fixed-event-type") && r.stderr().contains("gift"), r.stderr());
+  }
+
+  @Test
+  void invoicePrefixNeedsAnInvoiceColumn() {
+    Run r = SparkTestBase.capture("ingest", "--config", "conf/application.conf",
+        "-Daffinity.input.events.cancellation.invoice-prefix=C");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("affinity.input.events.columns.invoice"), r.stderr());
+  }
+
+  @Test
+  void headerlessInputNeedsNamesThatCoverTheColumns() {
+    Run r = SparkTestBase.capture("ingest", "--config", "conf/application.conf", "-Daffinity.input.ratings.names=[]");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("affinity.input.ratings.names"), r.stderr());
+    r = SparkTestBase.capture("ingest", "--config", "conf/application.conf", "-Daffinity.input.ratings.columns.rating=stars");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("affinity.input.ratings.columns.rating") && r.stderr().contains("stars"), r.stderr());
+  }
+
+  @Test
+  void misspeltKeyIsRejectedWithASuggestion() {
+    Run r = SparkTestBase.capture("ingest", "--config", "conf/application.conf", "-Daffinity.ingest.max-reject-shares=0.1");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("affinity.ingest.max-reject-shares") && r.stderr().contains("did you mean 'affinity.ingest.max-reject-share'"),
+        r.stderr());
+  }
+
+  @Test
+  void badRunDateAndMissingConfigFileAndUnknownStage() {
+    Run r = SparkTestBase.capture("ingest", "--config", "conf/application.conf", "--run-date", "2026-02-30");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("--run-date") && r.stderr().contains("2026-02-30") && r.stderr().contains("YYYY-MM-DD"), r.stderr());
+
+    r = SparkTestBase.capture("ingest", "--config", "conf/no-such-file.conf");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("--config") && r.stderr().contains("no-such-file.conf"), r.stderr());
+
+    r = SparkTestBase.capture("train");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("unknown stage 'train'") && r.stderr().contains("ingest"), r.stderr());
+
+    r = SparkTestBase.capture();
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("usage: affinity <stage>"), r.stderr());
+
+    r = SparkTestBase.capture("ingest", "-Dspark.master=local");
+    assertEquals(2, r.exitCode());
+    assertTrue(r.stderr().contains("must start with 'affinity.'"), r.stderr());
+  }
+
+  @Test
+  void helpListsStagesAndExitCodes() {
+    Run r = SparkTestBase.capture("--help");
+    assertEquals(0, r.exitCode());
+    List<String> expected = new ArrayList<>(List.of("ingest", "features", "all", "--run-date", "--config", "-Dkey=value", "exit codes"));
+    for (String s : expected) {
+      assertTrue(r.stdout().contains(s), "help mentions " + s + ":\n" + r.stdout());
+    }
+  }
+
+  @Test
+  void secretsAreRedactedWhenTheConfigIsPrinted() {
+    String printed = ConfigLoader.redacted("spark {\n  conf {\n    \"spark.hadoop.fs.s3a.secret.key\"=\"abc123\"\n    \"spark.executor.memory\"=\"4g\"\n  }\n}\n");
+    assertFalse(printed.contains("abc123"), printed);
+    assertTrue(printed.contains("4g"), printed);
+  }
+
+  /** The documented example mappings for real datasets stay valid as keys change. */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"conf/application.conf", "conf/examples/retail-invoices.conf",
+      "conf/examples/movielens.conf"})
+  void shippedConfigsAreValid(String file) {
+    Settings s = Settings.from(ConfigLoader.load(file, java.util.Map.of()), null);
+    assertFalse(s.events().csv().path().isEmpty());
+  }
+}
