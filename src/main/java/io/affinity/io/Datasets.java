@@ -95,7 +95,11 @@ public final class Datasets {
       if (!fs.rename(staging, target)) {
         throw new IOException("could not move " + staging + " to " + target);
       }
-      fs.delete(staging.getParent(), false); // only succeeds when no other staging dir is left
+      // Remove _staging only when no other writer's (or crashed run's) directory is left in it: a
+      // non-recursive delete of a non-empty directory throws on the local file system.
+      if (fs.listStatus(staging.getParent()).length == 0) {
+        fs.delete(staging.getParent(), false);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("publishing " + dataset + " failed", e);
     }

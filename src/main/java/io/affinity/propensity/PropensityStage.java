@@ -41,6 +41,8 @@ import org.apache.spark.SparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Stage {@code propensity}: the calibrated probability that each user purchases within
@@ -57,6 +59,7 @@ import org.apache.spark.storage.StorageLevel;
  * {@code propensity/run_date=D}: user_id, probability, decile (1 = most likely), raw_score.
  */
 public final class PropensityStage implements Stage {
+  private static final Logger LOG = LoggerFactory.getLogger(PropensityStage.class);
   /** Dataset name of the saved model. */
   public static final String MODEL_DATASET = "models/propensity";
 
@@ -91,9 +94,13 @@ public final class PropensityStage implements Stage {
     report.put("scored_as_of", end.toInstant().toString());
 
     sc.setJobDescription("propensity: training features as of the cutoff");
+    // Scratch copy of the labelled users in the checkpoint directory, removed when the stage ends.
+    Path scratch = new Path(sc.getCheckpointDir().isDefined() ? sc.getCheckpointDir().get() : ds.root() + "/_checkpoints",
+        "propensity-training-" + ctx.runDate() + "-" + UUID.randomUUID());
     Dataset<Row> labelled = TrainingData.materialize(
         TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
-            .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())));
+            .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
+        scratch.toString());
     try {
       Map<String, long[]> counts = checkCounts(labelled, report);
       Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN)).withColumn(WEIGHT, weight(counts.get(TRAIN)));
@@ -125,6 +132,11 @@ public final class PropensityStage implements Stage {
       return report;
     } finally {
       labelled.unpersist();
+      try {
+        ds.fs(scratch).delete(scratch, true);
+      } catch (IOException e) {
+        LOG.warn("could not remove the scratch copy of the training users at {}: {}", scratch, e.getMessage());
+      }
     }
   }
 
@@ -232,7 +244,9 @@ public final class PropensityStage implements Stage {
       if (!fs.rename(staging, target)) {
         throw new IOException("could not move " + staging + " to " + target);
       }
-      fs.delete(staging.getParent(), false); // only succeeds when no other staging dir is left
+      if (fs.listStatus(staging.getParent()).length == 0) {
+        fs.delete(staging.getParent(), false); // non-recursive delete of a non-empty dir throws
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("publishing the propensity model failed", e);
     }

@@ -14,6 +14,7 @@ import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -84,17 +85,20 @@ final class TrainingData {
   }
 
   /**
-   * Checkpoints the labelled users and persists them in as few partitions as their number needs.
-   * The feature plan is large, and every fit, transform and metric after this would otherwise
-   * re-analyse it (seconds each on a busy driver); each logistic regression iteration is one Spark
-   * job over these partitions, so a few thousand users belong in one partition, not in
-   * spark.sql.shuffle-partitions of them. Unpersist the result when done.
+   * Writes the labelled users to {@code scratch} (Parquet) and returns them read back, persisted,
+   * in as few partitions as their number needs. The feature plan is large, and every fit,
+   * transform and metric after this would otherwise re-analyse it (seconds each on a busy driver);
+   * each logistic regression iteration is one Spark job over these partitions, so a few thousand
+   * users belong in one partition, not in spark.sql.shuffle-partitions of them. A file copy rather
+   * than {@code Dataset.checkpoint} because the caller can remove it when done. Unpersist the
+   * result and delete {@code scratch} afterwards.
    */
-  static Dataset<Row> materialize(Dataset<Row> labelled) {
-    Dataset<Row> checkpointed = labelled.checkpoint(true);
-    long rows = checkpointed.count();
-    int partitions = (int) Math.max(1, Math.min(checkpointed.rdd().getNumPartitions(),
+  static Dataset<Row> materialize(Dataset<Row> labelled, String scratch) {
+    labelled.write().mode(SaveMode.ErrorIfExists).parquet(scratch);
+    Dataset<Row> back = labelled.sparkSession().read().parquet(scratch);
+    long rows = back.count();
+    int partitions = (int) Math.max(1, Math.min(back.rdd().getNumPartitions(),
         (rows + ROWS_PER_PARTITION - 1) / ROWS_PER_PARTITION));
-    return checkpointed.coalesce(partitions).persist(StorageLevel.MEMORY_AND_DISK());
+    return back.coalesce(partitions).persist(StorageLevel.MEMORY_AND_DISK());
   }
 }

@@ -55,6 +55,7 @@ class PropensityStageTest extends SparkTestBase {
   static Datasets datasets;
   static Map<String, Object> section;
   static Dataset<Row> oracleTest;
+  static long scratchLeft;
 
   @BeforeAll
   @SuppressWarnings("unchecked")
@@ -67,6 +68,9 @@ class PropensityStageTest extends SparkTestBase {
     IdMaps.update(spark, datasets, "items", events.select(col("item_id").as("id")));
     new Pipeline(List.of(new FeaturesStage(RUN_DATE, TYPES, new FeatureSettings(30)), new PropensityStage(TYPES, SETTINGS)),
         Map.of()).run(new StageContext(spark, RUN_DATE, datasets));
+    String checkpoints = spark.sparkContext().getCheckpointDir().get();
+    scratchLeft = java.nio.file.Files.list(Path.of(new java.net.URI(checkpoints)))
+        .filter(p -> p.getFileName().toString().startsWith("propensity-training-")).count();
     Map<String, Object> manifest = new ObjectMapper().readValue(
         new File(datasets.path("runs").toString(), "manifest.json"), Map.class);
     section = (Map<String, Object>) ((Map<String, Object>) manifest.get("stages")).get("propensity");
@@ -208,6 +212,7 @@ class PropensityStageTest extends SparkTestBase {
     assertEquals(5000.0, number(map(section, "rows"), "propensity"));
     assertFalse(map(section, "metrics", "uncalibrated").isEmpty());
     assertEquals(10, ((List<?>) map(section, "metrics", "calibrated").get("reliability")).size());
+    assertEquals(0, scratchLeft, "the scratch copy of the training users is removed");
   }
 
   @Test

@@ -53,7 +53,7 @@ class PropensityTrainerTest extends SparkTestBase {
             TrainingData.features(in, cutoff, PropensityStageTest.TYPES), events, cutoff,
             Timestamp.from(PropensityStageTest.END), PropensityStageTest.TYPES)
         .withColumn(TrainingData.SPLIT, TrainingData.split(5, 0.25, 0.25))
-        .withColumn(TrainingData.WEIGHT, lit(1.0)));
+        .withColumn(TrainingData.WEIGHT, lit(1.0)), dir.resolve("training").toString());
 
     StageReport report = new StageReport();
     PropensityModel model = new PropensityTrainer(settings).train(
