@@ -97,11 +97,12 @@ public final class PropensityStage implements Stage {
     // Scratch copy of the labelled users in the checkpoint directory, removed when the stage ends.
     Path scratch = new Path(sc.getCheckpointDir().isDefined() ? sc.getCheckpointDir().get() : ds.root() + "/_checkpoints",
         "propensity-training-" + ctx.runDate() + "-" + UUID.randomUUID());
-    Dataset<Row> labelled = TrainingData.materialize(
-        TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
-            .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
-        scratch.toString());
+    Dataset<Row> labelled = null;
     try {
+      labelled = TrainingData.materialize(
+          TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
+              .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
+          scratch.toString());
       Map<String, long[]> counts = checkCounts(labelled, report);
       Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN)).withColumn(WEIGHT, weight(counts.get(TRAIN)));
       Dataset<Row> validation = labelled.filter(col(SPLIT).equalTo(VALIDATION));
@@ -131,7 +132,9 @@ public final class PropensityStage implements Stage {
       score(ctx, model, current, report);
       return report;
     } finally {
-      labelled.unpersist();
+      if (labelled != null) {
+        labelled.unpersist();
+      }
       try {
         ds.fs(scratch).delete(scratch, true);
       } catch (IOException e) {
