@@ -17,7 +17,7 @@ import java.util.Map;
  */
 record Cli(String stage, String runDate, String configFile, Map<String, String> overrides, boolean help) {
 
-  static final List<String> STAGES = List.of("ingest", "features", "propensity", "all");
+  static final List<String> STAGES = List.of("ingest", "features", "segment", "propensity", "all");
 
   static String usage() {
     return String.join("\n",
@@ -26,6 +26,7 @@ record Cli(String stage, String runDate, String configFile, Map<String, String> 
         "stages (run in this order by 'all'; each reads the outputs of the ones before it):",
         "  ingest      read and clean the inputs: clean/, quarantine/, idmaps/",
         "  features    user and item features and ALS interactions: features/",
+        "  segment     KMeans customer segments with stable ids and labels: segments/, segment_profiles/",
         "  propensity  calibrated probability of a purchase in the next horizon-days: propensity/, models/propensity/",
         "  all         every stage above, in one process",
         "",

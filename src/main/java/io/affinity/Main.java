@@ -15,6 +15,7 @@ import io.affinity.pipeline.SparkSessions;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.propensity.PropensityStage;
+import io.affinity.segment.SegmentStage;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,6 +104,7 @@ public final class Main {
     List<Stage> all = new ArrayList<>();
     all.add(new IngestStage(s));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
+    all.add(new SegmentStage(s.segment()));
     all.add(new PropensityStage(s.eventTypes(), s.propensity()));
     if (name.equals("all")) {
       return all;
