@@ -81,13 +81,32 @@ public final class Datasets {
    * never touched.
    */
   public void write(Dataset<Row> data, String dataset) {
+    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
+    publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
+  }
+
+  /** Writes something into a directory it creates (a Parquet dataset, a saved MLlib model). */
+  @FunctionalInterface
+  public interface DirectoryWriter {
+    void writeTo(Path directory) throws IOException;
+  }
+
+  /**
+   * Publishes this date's partition of {@code dataset} atomically, whatever writes it: the writer
+   * fills a unique staging directory, which gets {@code _SUCCESS} (if the writer did not add one)
+   * and replaces the previous partition by a rename.
+   */
+  public void publish(String dataset, DirectoryWriter writer) {
     Path target = path(dataset);
     Path staging = new Path(new Path(new Path(root, dataset), "_staging"),
         "run_date=" + runDate + "-" + UUID.randomUUID());
-    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
-    data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
     FileSystem fs = fs(target);
     try {
+      writer.writeTo(staging);
+      Path success = new Path(staging, "_SUCCESS");
+      if (!fs.exists(success)) {
+        fs.create(success, false).close();
+      }
       if (fs.exists(target) && !fs.delete(target, true)) {
         throw new IOException("could not remove the previous " + target);
       }

@@ -24,7 +24,6 @@ import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -35,7 +34,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkContext;
 import org.apache.spark.sql.Dataset;
@@ -233,27 +231,8 @@ public final class PropensityStage implements Stage {
 
   /** Saves the model atomically like a dataset: aside first, then renamed into place with _SUCCESS. */
   private static Path saveModel(Datasets ds, PropensityModel model) {
-    Path target = ds.path(MODEL_DATASET);
-    Path staging = new Path(new Path(new Path(ds.root(), MODEL_DATASET), "_staging"),
-        "run_date=" + ds.runDate() + "-" + UUID.randomUUID());
-    model.save(staging.toString());
-    FileSystem fs = ds.fs(target);
-    try {
-      fs.create(new Path(staging, "_SUCCESS"), true).close();
-      if (fs.exists(target) && !fs.delete(target, true)) {
-        throw new IOException("could not remove the previous " + target);
-      }
-      fs.mkdirs(target.getParent());
-      if (!fs.rename(staging, target)) {
-        throw new IOException("could not move " + staging + " to " + target);
-      }
-      if (fs.listStatus(staging.getParent()).length == 0) {
-        fs.delete(staging.getParent(), false); // non-recursive delete of a non-empty dir throws
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("publishing the propensity model failed", e);
-    }
-    return target;
+    ds.publish(MODEL_DATASET, dir -> model.save(dir.toString()));
+    return ds.path(MODEL_DATASET);
   }
 
   /** Scores every user of features/users and writes propensity/run_date=D. */
