@@ -17,7 +17,7 @@ import java.util.Map;
  */
 record Cli(String stage, String runDate, String configFile, Map<String, String> overrides, boolean help) {
 
-  static final List<String> STAGES = List.of("ingest", "features", "segment", "recommend", "all");
+  static final List<String> STAGES = List.of("ingest", "features", "segment", "propensity", "recommend", "all");
 
   static String usage() {
     return String.join("\n",
@@ -27,6 +27,7 @@ record Cli(String stage, String runDate, String configFile, Map<String, String> 
         "  ingest      read and clean the inputs: clean/, quarantine/, idmaps/",
         "  features    user and item features and ALS interactions: features/",
         "  segment     KMeans customer segments with stable ids and labels: segments/, segment_profiles/",
+        "  propensity  calibrated probability of a purchase in the next horizon-days: propensity/, models/propensity/",
         "  recommend   ALS top-N per user, similar items, evaluation vs popularity: recommendations/, similar_items/",
         "  all         every stage above, in one process",
         "",

@@ -9,10 +9,12 @@ import io.affinity.ingest.IngestStage;
 import io.affinity.io.Datasets;
 import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.MissingInputException;
+import io.affinity.pipeline.ModelQualityException;
 import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.SparkSessions;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
+import io.affinity.propensity.PropensityStage;
 import io.affinity.recommend.RecommendStage;
 import io.affinity.segment.SegmentStage;
 import java.util.ArrayList;
@@ -84,6 +86,9 @@ public final class Main {
     } catch (DataQualityException e) {
       System.err.println("affinity: " + e.getMessage());
       return DATA_QUALITY;
+    } catch (ModelQualityException e) {
+      System.err.println("affinity: " + e.getMessage());
+      return MODEL_QUALITY;
     } catch (RuntimeException e) {
       LOG.error("affinity failed", e);
       System.err.println("affinity: failed: " + rootMessage(e) + " (stack trace in the log above)");
@@ -101,6 +106,7 @@ public final class Main {
     all.add(new IngestStage(s));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
     all.add(new SegmentStage(s.segment()));
+    all.add(new PropensityStage(s.eventTypes(), s.propensity()));
     all.add(new RecommendStage(s.recommend(), s.eventTypes(), s.features()));
     if (name.equals("all")) {
       return all;

@@ -6,7 +6,6 @@ import java.io.UncheckedIOException;
 import java.time.LocalDate;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -82,22 +81,28 @@ public final class Datasets {
    * never touched.
    */
   public void write(Dataset<Row> data, String dataset) {
-    publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging));
+    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
+    publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
+  }
+
+  /** Writes something into a directory it creates (a Parquet dataset, a saved MLlib model). */
+  @FunctionalInterface
+  public interface DirectoryWriter {
+    void writeTo(Path directory) throws IOException;
   }
 
   /**
-   * Like {@link #write} for anything that writes itself into a directory (e.g. a fitted spark.ml
-   * model's {@code save}): {@code writer} gets a fresh staging path, then {@code _SUCCESS} is added
-   * if the writer did not create one and the directory is moved into place atomically.
+   * Publishes this date's partition of {@code dataset} atomically, whatever writes it: the writer
+   * fills a unique staging directory, which gets {@code _SUCCESS} (if the writer did not add one)
+   * and replaces the previous partition by a rename.
    */
-  public void publish(String dataset, Consumer<String> writer) {
+  public void publish(String dataset, DirectoryWriter writer) {
     Path target = path(dataset);
     Path staging = new Path(new Path(new Path(root, dataset), "_staging"),
         "run_date=" + runDate + "-" + UUID.randomUUID());
-    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
-    writer.accept(staging.toString());
     FileSystem fs = fs(target);
     try {
+      writer.writeTo(staging);
       Path success = new Path(staging, "_SUCCESS");
       if (!fs.exists(success)) {
         fs.create(success, false).close();
@@ -109,7 +114,11 @@ public final class Datasets {
       if (!fs.rename(staging, target)) {
         throw new IOException("could not move " + staging + " to " + target);
       }
-      fs.delete(staging.getParent(), false); // only succeeds when no other staging dir is left
+      // Remove _staging only when no other writer's (or crashed run's) directory is left in it: a
+      // non-recursive delete of a non-empty directory throws on the local file system.
+      if (fs.listStatus(staging.getParent()).length == 0) {
+        fs.delete(staging.getParent(), false);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("publishing " + dataset + " failed", e);
     }

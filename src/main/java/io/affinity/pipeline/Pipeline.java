@@ -52,6 +52,8 @@ public final class Pipeline {
         entry.put("error", e.getMessage());
         if (e instanceof DataQualityException dq && dq.report() != null) {
           entry.putAll(dq.report().asMap());
+        } else if (e instanceof ModelQualityException mq && mq.report() != null) {
+          entry.putAll(mq.report().asMap());
         }
         manifest.update(top, stage.name(), entry);
         LOG.error("stage {} failed after {} s: {}", stage.name(), entry.get("seconds"), e.getMessage());

@@ -13,8 +13,6 @@ import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
@@ -138,7 +136,7 @@ public final class RecommendStage implements Stage {
     spark.sparkContext().setJobDescription("recommend: final fit " + chosen);
     ALSModel model = TrainingData.fit(settings, chosen, training);
     training.unpersist();
-    ds.publish(MODEL_DATASET, path -> save(model, path));
+    ds.publish(MODEL_DATASET, dir -> model.write().save(dir.toString()));
     Map<String, Object> modelReport = report.section("model");
     modelReport.put("path", ds.path(MODEL_DATASET).toString());
     modelReport.put("training_pairs", trainingPairs);
@@ -200,14 +198,6 @@ public final class RecommendStage implements Stage {
       spark.sparkContext().setCheckpointDir(new Path(ds.root(), "_checkpoints").toString());
     }
     return spark.sparkContext().getCheckpointDir().get();
-  }
-
-  private static void save(ALSModel model, String path) {
-    try {
-      model.write().save(path);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot save the ALS model to " + path, e);
-    }
   }
 
   /** ALS metric divided by the baseline's, for the metrics where higher is better. */

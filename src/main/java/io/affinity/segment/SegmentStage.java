@@ -17,8 +17,6 @@ import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.sql.Date;
 import java.time.LocalDate;
@@ -28,9 +26,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
@@ -672,24 +667,7 @@ public final class SegmentStage implements Stage {
    * aside, marked with {@code _SUCCESS}, then renamed into place.
    */
   private static void saveModel(Datasets ds, PipelineModel model) {
-    Path target = ds.path(MODEL);
-    Path staging = new Path(new Path(new Path(ds.root(), MODEL), "_staging"),
-        "run_date=" + ds.runDate() + "-" + UUID.randomUUID());
-    try {
-      model.write().save(staging.toString());
-      FileSystem fs = ds.fs(target);
-      fs.create(new Path(staging, "_SUCCESS"), false).close();
-      if (fs.exists(target) && !fs.delete(target, true)) {
-        throw new IOException("could not remove the previous " + target);
-      }
-      fs.mkdirs(target.getParent());
-      if (!fs.rename(staging, target)) {
-        throw new IOException("could not move " + staging + " to " + target);
-      }
-      fs.delete(staging.getParent(), false); // only succeeds when no other staging dir is left
-    } catch (IOException e) {
-      throw new UncheckedIOException("saving the segment model failed", e);
-    }
+    ds.publish(MODEL, dir -> model.write().save(dir.toString()));
   }
 
   private Map<String, Object> stabilityReport(SparkSession spark, Datasets ds, PreviousRun previous,

@@ -98,4 +98,39 @@ class SamplePipelineIT extends SparkTestBase {
     assertEquals(users, rows.path("users").asLong());
     assertEquals(300, rows.path("items").asLong());
   }
+
+  @Test
+  void propensityScoresEveryUserAndRanksArchetypes() throws IOException {
+    JsonNode p = manifest.path("stages").path("propensity");
+    assertEquals("succeeded", p.path("status").asText());
+    long users = manifest.path("stages").path("features").path("rows").path("users").asLong();
+    assertEquals(users, p.path("rows").path("propensity").asLong());
+    JsonNode metrics = p.path("metrics");
+    assertTrue(metrics.path("calibrated").path("auc_roc").asDouble() > metrics.path("baseline_recency").path("auc_roc").asDouble(),
+        "model beats recency alone: " + metrics);
+    assertTrue(metrics.path("calibrated").path("ece").asDouble() < metrics.path("uncalibrated").path("ece").asDouble());
+    // The generator's archetypes (never read by the pipeline): champions buy ~20 times in 90 days,
+    // browsers never; every champion must rank above the browsers' average.
+    Map<String, String> archetype = new HashMap<>();
+    List<String> lines = Files.readAllLines(Path.of("data-samples/truth/user_archetypes.csv"), StandardCharsets.UTF_8);
+    for (String line : lines.subList(1, lines.size())) {
+      String[] f = line.split(",", 3);
+      archetype.put(f[0], f[1]);
+    }
+    double browserMean = 0;
+    int browsers = 0;
+    double championMin = 1;
+    for (Row r : spark.read().parquet(out.resolve("propensity/run_date=2026-11-20").toString())
+        .select("user_id", "probability").collectAsList()) {
+      String a = archetype.get(r.getString(0));
+      if ("browser".equals(a)) {
+        browserMean += r.getDouble(1);
+        browsers++;
+      } else if ("champion".equals(a)) {
+        championMin = Math.min(championMin, r.getDouble(1));
+      }
+    }
+    browserMean /= browsers;
+    assertTrue(championMin > browserMean, "least likely champion " + championMin + " vs mean browser " + browserMean);
+  }
 }

@@ -1,0 +1,206 @@
+package io.affinity.features;
+
+import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.greatest;
+import static org.apache.spark.sql.functions.least;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.to_date;
+import static org.apache.spark.sql.functions.when;
+
+import io.affinity.config.Settings.EventTypes;
+import java.sql.Timestamp;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.feature.StringIndexer;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+
+/**
+ * One row per user describing behaviour as of an instant, from events and ratings strictly before
+ * it. The single definition of user features: stage {@code features} writes them as of the end of
+ * the run date, and stage {@code propensity} computes them as of an earlier cutoff to train on
+ * outcomes that are already known. Because every input is filtered to {@code event_time < asOf}
+ * here, a caller cannot leak later events into the features by accident.
+ *
+ * <p>Columns: user_id, then {@link #BEHAVIOUR} (units in docs/OUTPUTS.md), then the user
+ * attribute columns of {@code clean/users} as they are, then {@code <attr>_idx} for every text
+ * attribute. Users appear when they have at least one event or rating before {@code asOf}.
+ */
+public final class UserFeatures {
+  /** Behavioural feature columns, in output order. Durations are in days, money in input units. */
+  public static final List<String> BEHAVIOUR = List.of(
+      "recency_days", "recency_event_days", "frequency", "orders", "monetary", "returns", "events", "active_days",
+      "events_per_active_day", "distinct_items", "distinct_categories", "views", "view_to_purchase_rate",
+      "avg_rating_given", "ratings_given", "tenure_days");
+
+  private static final double SECONDS_PER_DAY = 86_400.0;
+
+  private UserFeatures() {}
+
+  /**
+   * User features as of {@code asOf}.
+   *
+   * @param events {@code clean/events}; rows at or after {@code asOf} are ignored
+   * @param ratings {@code clean/ratings} if configured; rows at or after {@code asOf} are ignored,
+   *     undated ratings count as known
+   * @param users {@code clean/users} if configured: attributes joined as they are (they carry no history)
+   * @param items {@code clean/items} if configured: list price when an event has none, and category
+   * @param asOf the instant the features describe; durations are measured back from it
+   * @param types the event type vocabulary
+   */
+  public static Dataset<Row> compute(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
+      Optional<Dataset<Row>> items, Timestamp asOf, EventTypes types) {
+    return fromEnriched(enrich(events, items, asOf), ratings, users, asOf, types);
+  }
+
+  /**
+   * Events before {@code asOf} with {@code value} (quantity times the paid price, else the list
+   * price, else 0) and {@code category_} (from items, null without them). Shared with the item and
+   * interaction features so that "value" means one thing everywhere.
+   */
+  static Dataset<Row> enrich(Dataset<Row> events, Optional<Dataset<Row>> items, Timestamp asOf) {
+    Dataset<Row> e = events.filter(col("event_time").lt(lit(asOf)));
+    Column listPrice = lit(null).cast("double");
+    Column category = lit(null).cast("string");
+    if (items.isPresent()) {
+      e = e.join(items.get().select(col("item_id"), col("category"), col("price").as("list_price")), "item_id", "left");
+      listPrice = col("list_price");
+      category = col("category");
+    }
+    return e
+        .withColumn("value", coalesce(col("quantity"), lit(1)).multiply(coalesce(col("price"), listPrice, lit(0.0))))
+        .withColumn("category_", category);
+  }
+
+  /** Ratings known before {@code asOf}; undated ratings cannot be placed in time and are kept. */
+  static Dataset<Row> ratingsBefore(Dataset<Row> ratings, Timestamp asOf) {
+    return ratings.filter(col("event_time").isNull().or(col("event_time").lt(lit(asOf))));
+  }
+
+  /** {@link #compute} from events already passed through {@link #enrich} with the same {@code asOf}. */
+  static Dataset<Row> fromEnriched(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
+      Timestamp asOf, EventTypes types) {
+    long asOfSeconds = asOf.getTime() / 1000;
+    Column isPurchase = col("event_type").equalTo(types.purchase());
+    Column isReturn = col("event_type").equalTo(types.returned());
+    Column isView = col("event_type").equalTo(types.view());
+
+    Dataset<Row> userEvents = events.groupBy("user_id").agg(
+        max("event_time").as("last_event_time"),
+        min("event_time").as("first_event_time"),
+        max(when(isPurchase, col("event_time"))).as("last_purchase_time"),
+        count(lit(1)).as("events"),
+        countDistinct(to_date(col("event_time"))).as("active_days"),
+        sum(when(isPurchase, 1).otherwise(0)).as("purchases"),
+        countDistinct(when(isPurchase, coalesce(col("session_id"), to_date(col("event_time")).cast("string")))).as("orders"),
+        sum(when(isReturn, 1).otherwise(0)).as("returns"),
+        sum(when(isView, 1).otherwise(0)).as("views"),
+        coalesce(sum(when(isPurchase, col("value"))), lit(0.0)).minus(coalesce(sum(when(isReturn, col("value"))), lit(0.0))).as("monetary"),
+        countDistinct("item_id").as("distinct_items"),
+        countDistinct("category_").as("distinct_categories"));
+    // Conversion is counted over items, not events: of the items a user viewed, the share bought.
+    Dataset<Row> conversion = events.groupBy("user_id", "item_id").agg(
+            max(when(isPurchase, true).otherwise(false)).as("purchased"),
+            max(when(isView, true).otherwise(false)).as("viewed"))
+        .groupBy("user_id").agg(
+            sum(when(col("viewed"), 1).otherwise(0)).as("viewed_items"),
+            sum(when(col("viewed").and(col("purchased")), 1).otherwise(0)).as("converted_items"));
+
+    Dataset<Row> u = userEvents.join(conversion, "user_id");
+    if (ratings.isPresent()) {
+      Dataset<Row> userRatings = ratingsBefore(ratings.get(), asOf).groupBy("user_id").agg(
+          avg("rating").as("avg_rating_given"), count(lit(1)).as("ratings_given"), min("event_time").as("first_rating_time"));
+      u = u.join(userRatings, Seq.of("user_id"), "full_outer");
+    } else {
+      u = u.withColumn("avg_rating_given", lit(null).cast("double"))
+          .withColumn("ratings_given", lit(0L))
+          .withColumn("first_rating_time", lit(null).cast("timestamp"));
+    }
+    Column firstSeen = least(col("first_event_time"), col("first_rating_time"));
+    List<String> attributeColumns = new ArrayList<>();
+    if (users.isPresent()) {
+      Dataset<Row> attrs = users.get();
+      u = u.join(attrs, Seq.of("user_id"), "left");
+      firstSeen = least(firstSeen, col("signup_date").cast("timestamp"));
+      for (String f : attrs.columns()) {
+        if (!f.equals("user_id")) {
+          attributeColumns.add(f);
+        }
+      }
+    }
+    u = u.select(userColumns(firstSeen, asOfSeconds, attributeColumns));
+    return users.isPresent() ? indexCategoricals(u, users.get()) : u;
+  }
+
+  private static Column[] userColumns(Column firstSeen, long asOfSeconds, List<String> attributes) {
+    List<Column> c = new ArrayList<>();
+    c.add(col("user_id"));
+    c.add(daysSince(col("last_purchase_time"), asOfSeconds).as("recency_days"));
+    c.add(daysSince(col("last_event_time"), asOfSeconds).as("recency_event_days"));
+    c.add(coalesce(col("purchases"), lit(0L)).as("frequency"));
+    c.add(coalesce(col("orders"), lit(0L)).as("orders"));
+    c.add(coalesce(col("monetary"), lit(0.0)).as("monetary"));
+    c.add(coalesce(col("returns"), lit(0L)).as("returns"));
+    c.add(coalesce(col("events"), lit(0L)).as("events"));
+    c.add(coalesce(col("active_days"), lit(0L)).as("active_days"));
+    c.add(when(col("active_days").gt(0), col("events").divide(col("active_days"))).as("events_per_active_day"));
+    c.add(coalesce(col("distinct_items"), lit(0L)).as("distinct_items"));
+    c.add(coalesce(col("distinct_categories"), lit(0L)).as("distinct_categories"));
+    c.add(coalesce(col("views"), lit(0L)).as("views"));
+    c.add(when(col("viewed_items").gt(0), col("converted_items").divide(col("viewed_items"))).as("view_to_purchase_rate"));
+    c.add(col("avg_rating_given"));
+    c.add(coalesce(col("ratings_given"), lit(0L)).as("ratings_given"));
+    c.add(greatest(daysSince(firstSeen, asOfSeconds), lit(0.0)).as("tenure_days"));
+    for (String a : attributes) {
+      c.add(col(a));
+    }
+    return c.toArray(new Column[0]);
+  }
+
+  private static Column daysSince(Column ts, long asOfSeconds) {
+    return lit(asOfSeconds).minus(functions.unix_seconds(ts)).divide(SECONDS_PER_DAY);
+  }
+
+  /** Adds {@code <attr>_idx} for every text attribute: alphabetical index, missing = number of levels. */
+  private static Dataset<Row> indexCategoricals(Dataset<Row> u, Dataset<Row> attrs) {
+    List<PipelineStage> indexers = new ArrayList<>();
+    for (StructField f : attrs.schema().fields()) {
+      if (f.dataType().equals(DataTypes.StringType) && !f.name().equals("user_id")) {
+        indexers.add(new StringIndexer().setInputCol(f.name()).setOutputCol(f.name() + "_idx")
+            .setStringOrderType("alphabetAsc").setHandleInvalid("keep"));
+      }
+    }
+    if (indexers.isEmpty()) {
+      return u;
+    }
+    Dataset<Row> out = new Pipeline().setStages(indexers.toArray(new PipelineStage[0])).fit(u).transform(u);
+    for (PipelineStage s : indexers) {
+      String c = ((StringIndexer) s).getOutputCol();
+      out = out.withColumn(c, col(c).cast("int"));
+    }
+    return out;
+  }
+
+  /** Scala Seq of join column names, for outer joins that merge the key. */
+  static final class Seq {
+    private Seq() {}
+
+    static scala.collection.immutable.Seq<String> of(String... names) {
+      return scala.jdk.javaapi.CollectionConverters.asScala(List.of(names)).toSeq();
+    }
+  }
+}

@@ -1,0 +1,272 @@
+package io.affinity.propensity;
+
+import static io.affinity.propensity.TrainingData.LABEL;
+import static io.affinity.propensity.TrainingData.SPLIT;
+import static io.affinity.propensity.TrainingData.TEST;
+import static io.affinity.propensity.TrainingData.TRAIN;
+import static io.affinity.propensity.TrainingData.VALIDATION;
+import static io.affinity.propensity.TrainingData.WEIGHT;
+import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import io.affinity.config.Settings.EventTypes;
+import io.affinity.io.Datasets;
+import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.ModelQualityException;
+import io.affinity.pipeline.Stage;
+import io.affinity.pipeline.StageContext;
+import io.affinity.pipeline.StageReport;
+import java.io.IOException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stage {@code propensity}: the calibrated probability that each user purchases within
+ * {@code horizon-days} after the run date.
+ *
+ * <p>Training never sees the future. With {@code end} = the end of the run date (UTC) and
+ * {@code cutoff = end - horizon}, the features of every user known at the cutoff are computed by
+ * {@link io.affinity.features.UserFeatures} from events and ratings before the cutoff only, and
+ * the label is whether the user purchased in {@code [cutoff, end)}. The labelled users are split
+ * by a seeded hash of the user id into training (fit every grid point), validation (choose by area
+ * under PR, fit the calibration) and test (the metrics in the manifest, never used to fit). If the
+ * test AUC-ROC passes the gate, the model is saved under {@code models/propensity/run_date=D} and
+ * every user of {@code features/users} (features as of {@code end}) is scored into
+ * {@code propensity/run_date=D}: user_id, probability, decile (1 = most likely), raw_score.
+ */
+public final class PropensityStage implements Stage {
+  private static final Logger LOG = LoggerFactory.getLogger(PropensityStage.class);
+  /** Dataset name of the saved model. */
+  public static final String MODEL_DATASET = "models/propensity";
+
+  private final EventTypes types;
+  private final PropensitySettings settings;
+
+  public PropensityStage(EventTypes types, PropensitySettings settings) {
+    this.types = types;
+    this.settings = settings;
+  }
+
+  @Override
+  public String name() {
+    return "propensity";
+  }
+
+  @Override
+  public StageReport run(StageContext ctx) {
+    Datasets ds = ctx.datasets();
+    SparkContext sc = ctx.spark().sparkContext();
+    Instant endInstant = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
+    Timestamp end = Timestamp.from(endInstant);
+    Timestamp cutoff = Timestamp.from(endInstant.minus(settings.horizonDays(), ChronoUnit.DAYS));
+    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.read("clean/events", "ingest"),
+        ds.readIfPresent("clean/ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
+    Dataset<Row> current = ds.read("features/users", "features");
+
+    StageReport report = new StageReport();
+    report.put("horizon_days", settings.horizonDays());
+    report.put("training_cutoff", cutoff.toInstant().toString());
+    report.put("label_window", Metrics.ordered("from", cutoff.toInstant().toString(), "to", end.toInstant().toString()));
+    report.put("scored_as_of", end.toInstant().toString());
+
+    sc.setJobDescription("propensity: training features as of the cutoff");
+    // Scratch copy of the labelled users in the checkpoint directory, removed when the stage ends.
+    Path scratch = new Path(sc.getCheckpointDir().isDefined() ? sc.getCheckpointDir().get() : ds.root() + "/_checkpoints",
+        "propensity-training-" + ctx.runDate() + "-" + UUID.randomUUID());
+    Dataset<Row> labelled = null;
+    try {
+      labelled = TrainingData.materialize(
+          TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
+              .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
+          scratch.toString());
+      Map<String, long[]> counts = checkCounts(labelled, report);
+      Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN)).withColumn(WEIGHT, weight(counts.get(TRAIN)));
+      Dataset<Row> validation = labelled.filter(col(SPLIT).equalTo(VALIDATION));
+      Dataset<Row> test = labelled.filter(col(SPLIT).equalTo(TEST));
+
+      PropensityModel model = new PropensityTrainer(settings).train(train, validation, report);
+
+      sc.setJobDescription("propensity: test metrics");
+      Dataset<Row> scoredTest = model.transform(test).persist(StorageLevel.MEMORY_AND_DISK());
+      double aucRoc = evaluate(scoredTest, report);
+      scoredTest.unpersist();
+
+      Map<String, Object> gate = report.section("gate");
+      gate.put("metric", "test auc_roc (calibrated)");
+      gate.put("min", settings.minAucRoc());
+      gate.put("value", aucRoc);
+      gate.put("passed", aucRoc >= settings.minAucRoc());
+      if (aucRoc < settings.minAucRoc()) {
+        throw new ModelQualityException(String.format(Locale.ROOT,
+            "model-quality gate failed: propensity test AUC-ROC %.4f is below affinity.propensity.gate.min-auc-roc %.4f; "
+                + "nothing was written for run_date=%s, earlier outputs stay published",
+            aucRoc, settings.minAucRoc(), ctx.runDate()), report);
+      }
+
+      sc.setJobDescription("propensity: save model");
+      report.put("model_path", saveModel(ds, model).toString());
+      score(ctx, model, current, report);
+      return report;
+    } finally {
+      if (labelled != null) {
+        labelled.unpersist();
+      }
+      try {
+        ds.fs(scratch).delete(scratch, true);
+      } catch (IOException e) {
+        LOG.warn("could not remove the scratch copy of the training users at {}: {}", scratch, e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * Counts users and buyers per split and stops with exit code 3 when there is too little to learn
+   * from or to measure: too few buyers or non-buyers overall, or a split without both.
+   */
+  private Map<String, long[]> checkCounts(Dataset<Row> labelled, StageReport report) {
+    Map<String, long[]> counts = new LinkedHashMap<>();
+    for (String s : List.of(TRAIN, VALIDATION, TEST)) {
+      counts.put(s, new long[2]);
+    }
+    for (Row r : labelled.groupBy(SPLIT).agg(count(lit(1)), sum(col(LABEL))).collectAsList()) {
+      counts.get(r.getString(0))[0] = r.getLong(1);
+      counts.get(r.getString(0))[1] = (long) r.getDouble(2);
+    }
+    long users = 0;
+    long buyers = 0;
+    Map<String, Object> training = report.section("training");
+    Map<String, Object> splits = new LinkedHashMap<>();
+    for (Map.Entry<String, long[]> e : counts.entrySet()) {
+      users += e.getValue()[0];
+      buyers += e.getValue()[1];
+      splits.put(e.getKey(), Metrics.ordered("users", e.getValue()[0], "buyers", e.getValue()[1]));
+    }
+    training.put("users", users);
+    training.put("buyers", buyers);
+    training.put("buyer_rate", users == 0 ? 0.0 : Metrics.round((double) buyers / users));
+    training.put("splits", splits);
+    List<String> problems = new ArrayList<>();
+    if (buyers < settings.minClassUsers() || users - buyers < settings.minClassUsers()) {
+      problems.add(String.format(Locale.ROOT, "%d users known at the cutoff of whom %d bought in the label window; "
+          + "need at least %d buyers and %d non-buyers (affinity.propensity.min-class-users)",
+          users, buyers, settings.minClassUsers(), settings.minClassUsers()));
+    }
+    for (Map.Entry<String, long[]> e : counts.entrySet()) {
+      long[] c = e.getValue();
+      if (c[1] == 0 || c[1] == c[0]) {
+        problems.add(String.format(Locale.ROOT, "the %s split (%d users, %d buyers) does not hold both buyers and non-buyers",
+            e.getKey(), c[0], c[1]));
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new DataQualityException("propensity: not enough labelled history to train: " + String.join("; ", problems)
+          + ". Events must reach back more than affinity.propensity.horizon-days before the end of the run date.", report);
+    }
+    Map<String, Object> weights = new LinkedHashMap<>();
+    long[] t = counts.get(TRAIN);
+    weights.put("buyer", Metrics.round(settings.balancedClassWeights() ? t[0] / (2.0 * t[1]) : 1.0));
+    weights.put("non_buyer", Metrics.round(settings.balancedClassWeights() ? t[0] / (2.0 * (t[0] - t[1])) : 1.0));
+    training.put("class_weights", weights);
+    return counts;
+  }
+
+  /** Balanced: each class carries half of the training weight (n / (2 n_class) per user); none: 1. */
+  private org.apache.spark.sql.Column weight(long[] trainCounts) {
+    if (!settings.balancedClassWeights()) {
+      return lit(1.0);
+    }
+    double users = trainCounts[0];
+    double buyers = trainCounts[1];
+    return when(col(LABEL).equalTo(1.0), lit(users / (2 * buyers))).otherwise(lit(users / (2 * (users - buyers))));
+  }
+
+  /**
+   * Test-user metrics before and after calibration and for the recency-only baseline.
+   *
+   * @return the calibrated AUC-ROC, for the gate
+   */
+  private double evaluate(Dataset<Row> scoredTest, StageReport report) {
+    Map<String, Object> metrics = report.section("metrics");
+    Row base = scoredTest.agg(count(lit(1)), sum(col(LABEL))).first();
+    metrics.put("evaluated_on", "test users");
+    metrics.put("users", base.getLong(0));
+    metrics.put("buyer_rate", Metrics.round(base.getDouble(1) / base.getLong(0)));
+    int bins = settings.reliabilityBins();
+    metrics.put("uncalibrated", Metrics.evaluate(scoredTest, PropensityModel.UNCALIBRATED, PropensityModel.RAW_SCORE, bins));
+    Map<String, Object> calibrated =
+        Metrics.evaluate(scoredTest, PropensityModel.PROBABILITY, PropensityModel.RAW_SCORE, bins);
+    metrics.put("calibrated", calibrated);
+    // Baseline: the more recent the last purchase, the likelier the next; never purchased ranks last.
+    Dataset<Row> baseline = scoredTest.withColumn("_recency_score",
+        coalesce(col("recency_days").multiply(-1.0), lit(-Double.MAX_VALUE)));
+    Map<String, Object> b = new LinkedHashMap<>();
+    b.put("score", "minus days since the last purchase (never purchased = lowest)");
+    b.put("auc_roc", Metrics.round(Metrics.auc(baseline, "_recency_score", "areaUnderROC")));
+    b.put("auc_pr", Metrics.round(Metrics.auc(baseline, "_recency_score", "areaUnderPR")));
+    metrics.put("baseline_recency", b);
+    return (Double) calibrated.get("auc_roc");
+  }
+
+  /** Saves the model atomically like a dataset: aside first, then renamed into place with _SUCCESS. */
+  private static Path saveModel(Datasets ds, PropensityModel model) {
+    ds.publish(MODEL_DATASET, dir -> model.save(dir.toString()));
+    return ds.path(MODEL_DATASET);
+  }
+
+  /** Scores every user of features/users and writes propensity/run_date=D. */
+  private void score(StageContext ctx, PropensityModel model, Dataset<Row> current, StageReport report) {
+    ctx.spark().sparkContext().setJobDescription("propensity: score users as of the run date");
+    Dataset<Row> scored = model.transform(current)
+        .select(col("user_id"), col(PropensityModel.PROBABILITY), col(PropensityModel.RAW_SCORE))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> out = Deciles.assign(scored,
+            col(PropensityModel.PROBABILITY).desc(), col(PropensityModel.RAW_SCORE).desc(), col("user_id").asc())
+        .select(col("user_id"), col(PropensityModel.PROBABILITY), col(Deciles.COLUMN), col(PropensityModel.RAW_SCORE));
+    ctx.datasets().write(out, "propensity");
+    scored.unpersist();
+
+    Dataset<Row> written = ctx.datasets().read("propensity", name());
+    Map<String, Object> scoring = report.section("scoring");
+    Row all = written.agg(count(lit(1)), avg(col(PropensityModel.PROBABILITY)), sum(col(PropensityModel.PROBABILITY)))
+        .first();
+    scoring.put("users", all.getLong(0));
+    scoring.put("mean_probability", Metrics.round(all.getDouble(1)));
+    scoring.put("expected_buyers", Metrics.round(all.getDouble(2)));
+    List<Map<String, Object>> deciles = new ArrayList<>();
+    for (Row r : written.groupBy(Deciles.COLUMN)
+        .agg(count(lit(1)), min(PropensityModel.PROBABILITY), max(PropensityModel.PROBABILITY), avg(PropensityModel.PROBABILITY))
+        .orderBy(Deciles.COLUMN).collectAsList()) {
+      Map<String, Object> d = new LinkedHashMap<>();
+      d.put("decile", r.getInt(0));
+      d.put("users", r.getLong(1));
+      d.put("min_probability", Metrics.round(r.getDouble(2)));
+      d.put("max_probability", Metrics.round(r.getDouble(3)));
+      d.put("mean_probability", Metrics.round(r.getDouble(4)));
+      deciles.add(d);
+    }
+    scoring.put("deciles", deciles);
+    report.section("rows").put("propensity", all.getLong(0));
+  }
+}

@@ -1,0 +1,94 @@
+package io.affinity.propensity;
+
+import static org.apache.spark.sql.functions.col;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import io.affinity.testing.SparkTestBase;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+
+/** Metrics and deciles against values worked out by hand. */
+class MetricsTest extends SparkTestBase {
+  static final StructType SCORED = new StructType().add("user_id", DataTypes.StringType)
+      .add("p", DataTypes.DoubleType).add(TrainingData.LABEL, DataTypes.DoubleType).add("raw", DataTypes.DoubleType);
+
+  /** Ten users, one per probability bin; buyers at 0.95, 0.85, 0.65 and 0.35. */
+  static Dataset<Row> ten() {
+    double[] p = {0.95, 0.85, 0.75, 0.65, 0.55, 0.45, 0.35, 0.25, 0.15, 0.05};
+    double[] y = {1, 1, 0, 1, 0, 0, 1, 0, 0, 0};
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < p.length; i++) {
+      rows.add(RowFactory.create("u" + i, p[i], y[i], p[i] - 0.5));
+    }
+    return spark.createDataFrame(rows, SCORED);
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void allMetricsOfTenUsers() {
+    Map<String, Object> m = Metrics.evaluate(ten(), "p", "raw", 10);
+    // Buyer/non-buyer pairs ranked right: 6 + 6 + 5 + 3 of 4 x 6.
+    assertEquals(20 / 24.0, (Double) m.get("auc_roc"), 1e-6);
+    // Mean of -ln p over buyers and -ln(1 - p) over the others.
+    double logLoss = -(Math.log(0.95) + Math.log(0.85) + Math.log(0.65) + Math.log(0.35)
+        + Math.log(0.25) + Math.log(0.45) + Math.log(0.55) + Math.log(0.75) + Math.log(0.85) + Math.log(0.95)) / 10;
+    assertEquals(logLoss, (Double) m.get("log_loss"), 1e-6);
+    assertEquals(1.725 / 10, (Double) m.get("brier"), 1e-6);
+    // One user per bin: ECE is the mean |p - y| = 3.4 / 10.
+    assertEquals(0.34, (Double) m.get("ece"), 1e-6);
+    List<Map<String, Object>> reliability = (List<Map<String, Object>>) m.get("reliability");
+    assertEquals(10, reliability.size());
+    assertEquals(Map.of("from", 0.9, "to", 1.0, "users", 1L, "mean_predicted", 0.95, "observed_rate", 1.0),
+        reliability.get(9));
+    List<Map<String, Object>> lift = (List<Map<String, Object>>) m.get("lift");
+    assertEquals(10, lift.size());
+    // Decile 1 is the 0.95 buyer: rate 1 against 0.4 overall.
+    assertEquals(1, lift.get(0).get("decile"));
+    assertEquals(2.5, (Double) lift.get(0).get("lift"), 1e-6);
+    assertEquals(0.25, (Double) lift.get(0).get("cumulative_capture"), 1e-6);
+    assertEquals(0.0, (Double) lift.get(2).get("observed_rate"), 1e-6);
+    assertEquals(0.75, (Double) lift.get(3).get("cumulative_capture"), 1e-6);
+    assertEquals(1.0, (Double) lift.get(9).get("cumulative_capture"), 1e-6);
+  }
+
+  @Test
+  void reliabilityBinsIncludeOneAndLeaveEmptyBinsEmpty() {
+    List<Row> rows = List.of(RowFactory.create("a", 1.0, 1.0, 0.0), RowFactory.create("b", 0.9, 0.0, 0.0),
+        RowFactory.create("c", 0.1, 0.0, 0.0), RowFactory.create("d", 0.3, 1.0, 0.0));
+    List<Metrics.Bin> bins = Metrics.reliability(spark.createDataFrame(rows, SCORED), "p", 4);
+    // [0, .25): c; [.25, .5): d; [.5, .75): none; [.75, 1]: a and b.
+    assertEquals(List.of(1L, 1L, 0L, 2L), bins.stream().map(Metrics.Bin::users).toList());
+    assertEquals(0.95, bins.get(3).meanPredicted(), 1e-12);
+    assertEquals(0.5, bins.get(3).observedRate(), 1e-12);
+    assertNull(bins.get(2).asMap().get("mean_predicted"));
+    // (1 * 0.1 + 1 * 0.7 + 2 * 0.45) / 4
+    assertEquals(1.7 / 4, Metrics.ece(bins), 1e-12);
+  }
+
+  @Test
+  void decilesAreNearEqualAndSplitTiesByTheNextKey() {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 23; i++) {
+      // Three probability levels, heavily tied; raw score equal within a level.
+      double p = i < 5 ? 0.9 : i < 15 ? 0.5 : 0.1;
+      rows.add(RowFactory.create(String.format(java.util.Locale.ROOT, "u%02d", i), p, 0.0, p));
+    }
+    Dataset<Row> d = Deciles.assign(spark.createDataFrame(rows, SCORED), col("p").desc(), col("raw").desc(),
+        col("user_id").asc()).orderBy("user_id");
+    List<Integer> deciles = d.select(Deciles.COLUMN).collectAsList().stream().map(r -> r.getInt(0)).toList();
+    // floor(10 rank / 23) + 1 for ranks 0..22: sizes 3,2,2,3,2,2,3,2,2,2, in user order within ties.
+    assertEquals(List.of(1, 1, 1, 2, 2, 3, 3, 4, 4, 4, 5, 5, 6, 6, 7, 7, 7, 8, 8, 9, 9, 10, 10), deciles);
+    assertEquals(1, Deciles.decile(0, 3));
+    assertEquals(4, Deciles.decile(1, 3));
+    assertEquals(7, Deciles.decile(2, 3));
+    assertEquals(10, Deciles.decile(999, 1000));
+  }
+}
