@@ -107,6 +107,56 @@ public final class ConfigReader {
     }
   }
 
+  /** A non-empty list of distinct numbers in [min, max], in the given order (e.g. a search grid). */
+  public List<Double> numberList(String key, double min, double max) {
+    List<Double> out = new ArrayList<>();
+    for (String s : nonEmptyList(key)) {
+      double v;
+      try {
+        v = Double.parseDouble(s);
+      } catch (NumberFormatException e) {
+        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
+      }
+      if (!(v >= min && v <= max)) {
+        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
+      }
+      if (out.contains(v)) {
+        throw new SettingsException(key, s, "is listed twice");
+      }
+      out.add(v);
+    }
+    return List.copyOf(out);
+  }
+
+  /** A non-empty list of distinct whole numbers in [min, max], in the given order. */
+  public List<Integer> integerList(String key, int min, int max) {
+    List<Integer> out = new ArrayList<>();
+    for (String s : nonEmptyList(key)) {
+      int v;
+      try {
+        v = Integer.parseInt(s);
+      } catch (NumberFormatException e) {
+        throw new SettingsException(key, s, "entries must be whole numbers in " + min + ".." + max);
+      }
+      if (v < min || v > max) {
+        throw new SettingsException(key, s, "entries must be whole numbers in " + min + ".." + max);
+      }
+      if (out.contains(v)) {
+        throw new SettingsException(key, s, "is listed twice");
+      }
+      out.add(v);
+    }
+    return List.copyOf(out);
+  }
+
+  private List<String> nonEmptyList(String key) {
+    List<String> v = strings(key);
+    if (v.isEmpty()) {
+      throw new SettingsException(key, "[]", "must list at least one value");
+    }
+    return v;
+  }
+
   /** An open map of string to number, e.g. event weights. */
   public Map<String, Double> numberMap(String key, double min) {
     Map<String, Double> out = new LinkedHashMap<>();

@@ -3,7 +3,6 @@ package io.affinity.propensity;
 import io.affinity.config.ConfigReader;
 import io.affinity.config.SettingsException;
 import io.affinity.features.UserFeatures;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -96,8 +95,8 @@ public record PropensitySettings(
     }
     long seed = r.integer(P + "seed", 0, Integer.MAX_VALUE);
     boolean balanced = r.oneOf(P + "class-weighting", "balanced", "none").equals("balanced");
-    List<Double> regParams = numbers(r, P + "grid.reg-param", 0, 1e6);
-    List<Double> elasticNet = numbers(r, P + "grid.elastic-net", 0, 1);
+    List<Double> regParams = r.numberList(P + "grid.reg-param", 0, 1e6);
+    List<Double> elasticNet = r.numberList(P + "grid.elastic-net", 0, 1);
     int maxIter = r.integer(P + "max-iter", 1, 10_000);
     Calibration calibration = Calibration.valueOf(r.oneOf(P + "calibration", "platt", "isotonic").toUpperCase(java.util.Locale.ROOT));
     int bins = r.integer(P + "reliability-bins", 2, 100);
@@ -105,30 +104,5 @@ public record PropensitySettings(
     double minAuc = r.number(P + "gate.min-auc-roc", 0, 1, false);
     return new PropensitySettings(horizon, features, attributes, validation, test, seed, balanced, regParams, elasticNet,
         maxIter, calibration, bins, minClass, minAuc);
-  }
-
-  /** A non-empty list of distinct numbers in [min, max]. */
-  private static List<Double> numbers(ConfigReader r, String key, double min, double max) {
-    List<String> raw = r.strings(key);
-    if (raw.isEmpty()) {
-      throw new SettingsException(key, "[]", "must list at least one number in [" + min + ", " + max + "]");
-    }
-    List<Double> out = new ArrayList<>();
-    for (String s : raw) {
-      double v;
-      try {
-        v = Double.parseDouble(s);
-      } catch (NumberFormatException e) {
-        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
-      }
-      if (!(v >= min && v <= max)) {
-        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
-      }
-      if (out.contains(v)) {
-        throw new SettingsException(key, s, "is listed twice");
-      }
-      out.add(v);
-    }
-    return List.copyOf(out);
   }
 }

@@ -73,10 +73,10 @@ public record RecommendSettings(
       throw new SettingsException(P + "selection-metric", "rmse",
           "needs mode = explicit (implicit feedback has no ratings to compare with); use ndcg");
     }
-    List<Integer> ranks = integers(r, P + "grid.rank", 1, 1000);
-    List<Double> regs = numbers(r, P + "grid.reg-param", 0, 1e6);
-    List<Double> alphas = implicit ? numbers(r, P + "grid.alpha", 0, 1e6) : List.of(0.0);
-    List<Integer> iters = integers(r, P + "grid.max-iter", 1, 1000);
+    List<Integer> ranks = r.integerList(P + "grid.rank", 1, 1000);
+    List<Double> regs = r.numberList(P + "grid.reg-param", 0, 1e6);
+    List<Double> alphas = implicit ? r.numberList(P + "grid.alpha", 0, 1e6) : List.of(0.0);
+    List<Integer> iters = r.integerList(P + "grid.max-iter", 1, 1000);
     List<AlsParams> grid = new ArrayList<>();
     for (int rank : ranks) {
       for (double reg : regs) {
@@ -123,53 +123,5 @@ public record RecommendSettings(
       }
     }
     return List.copyOf(new LinkedHashSet<>(v));
-  }
-
-  /** A non-empty list of distinct whole numbers in [min, max], in the given order. */
-  private static List<Integer> integers(ConfigReader r, String key, int min, int max) {
-    List<Integer> out = new ArrayList<>();
-    for (String s : nonEmptyList(r, key)) {
-      int v;
-      try {
-        v = Integer.parseInt(s);
-      } catch (NumberFormatException e) {
-        throw new SettingsException(key, s, "entries must be whole numbers in " + min + ".." + max);
-      }
-      if (v < min || v > max) {
-        throw new SettingsException(key, s, "entries must be whole numbers in " + min + ".." + max);
-      }
-      if (!out.contains(v)) {
-        out.add(v);
-      }
-    }
-    return out;
-  }
-
-  /** A non-empty list of distinct numbers in [min, max], in the given order. */
-  private static List<Double> numbers(ConfigReader r, String key, double min, double max) {
-    List<Double> out = new ArrayList<>();
-    for (String s : nonEmptyList(r, key)) {
-      double v;
-      try {
-        v = Double.parseDouble(s);
-      } catch (NumberFormatException e) {
-        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
-      }
-      if (!(v >= min && v <= max)) {
-        throw new SettingsException(key, s, "entries must be numbers in [" + min + ", " + max + "]");
-      }
-      if (!out.contains(v)) {
-        out.add(v);
-      }
-    }
-    return out;
-  }
-
-  private static List<String> nonEmptyList(ConfigReader r, String key) {
-    List<String> v = r.strings(key);
-    if (v.isEmpty()) {
-      throw new SettingsException(key, "[]", "must list at least one value");
-    }
-    return v;
   }
 }
