@@ -2,6 +2,7 @@ package io.affinity.io;
 
 import io.affinity.pipeline.MissingInputException;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.time.LocalDate;
 import java.util.Optional;
@@ -121,6 +122,30 @@ public final class Datasets {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("publishing " + dataset + " failed", e);
+    }
+  }
+
+  /**
+   * Replaces one small file (the manifest, the run report) atomically: the bytes go to a temporary
+   * file beside it ({@code _<name>.tmp}), which is then renamed over the old one, so a reader sees
+   * either the old or the new file, never a half-written one.
+   */
+  public void writeFile(Path target, byte[] content) {
+    Path tmp = new Path(target.getParent(), "_" + target.getName() + ".tmp");
+    FileSystem fs = fs(target);
+    try {
+      fs.mkdirs(target.getParent());
+      try (OutputStream out = fs.create(tmp, true)) {
+        out.write(content);
+      }
+      if (fs.exists(target)) {
+        fs.delete(target, false);
+      }
+      if (!fs.rename(tmp, target)) {
+        throw new IOException("rename " + tmp + " -> " + target + " failed");
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + target, e);
     }
   }
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -58,22 +57,10 @@ public final class Manifest {
   }
 
   private void write(Map<String, Object> doc) {
-    Path p = path();
-    Path tmp = new Path(p.getParent(), "_manifest.json.tmp");
-    FileSystem fs = datasets.fs(p);
     try {
-      fs.mkdirs(p.getParent());
-      try (OutputStream out = fs.create(tmp, true)) {
-        JSON.writeValue(out, doc);
-      }
-      if (fs.exists(p)) {
-        fs.delete(p, false);
-      }
-      if (!fs.rename(tmp, p)) {
-        throw new IOException("rename " + tmp + " -> " + p + " failed");
-      }
+      datasets.writeFile(path(), JSON.writeValueAsBytes(doc));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + p, e);
+      throw new UncheckedIOException("cannot write " + path(), e);
     }
   }
 }

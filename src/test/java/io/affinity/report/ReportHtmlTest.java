@@ -1,0 +1,220 @@
+package io.affinity.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The report page builder without Spark or a browser: a section per part of the manifest that is
+ * there and none for a part that is not, everything from the data escaped, nothing loaded from the
+ * network. The golden manifest is a real sample run's ({@code src/test/resources/ReportHtmlTest/}).
+ */
+class ReportHtmlTest {
+  private static final String NASTY = "</script><script>alert(\"x\")</script> & 'q' <img src=x onerror=alert(1)>";
+  /** Stands in for echarts.min.js where the library's own text does not matter. */
+  private static final String LIB = "/* echarts */";
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> goldenManifest() throws IOException {
+    try (InputStream in = ReportHtmlTest.class.getResourceAsStream("/ReportHtmlTest/manifest.json")) {
+      return new ObjectMapper().readValue(in, LinkedHashMap.class);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> stage(Map<String, Object> manifest, String name) {
+    return (Map<String, Object>) ((Map<String, Object>) manifest.get("stages")).get(name);
+  }
+
+  private static String render(Map<String, Object> manifest, List<Map<String, Object>> profiles) {
+    return ReportHtml.render(manifest, profiles, LIB, "2026-11-21T06:00:00Z");
+  }
+
+  /** The page without the inlined library and the chart data script: what the data put into HTML. */
+  private static String markup(String html) {
+    return html.substring(0, html.indexOf("<script>"));
+  }
+
+  private static int count(String s, String part) {
+    int n = 0;
+    for (int i = s.indexOf(part); i >= 0; i = s.indexOf(part, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  @Test
+  void fullRunHasEverySectionAndEveryChart() throws IOException {
+    String html = render(goldenManifest(), List.of());
+    for (String section : List.of("data-quality", "segments", "recommendations", "propensity", "timings")) {
+      assertEquals(1, count(html, "<section id=\"" + section + "\">"), section);
+    }
+    for (String chart : List.of("rows", "quarantine", "segment-sizes", "silhouette", "recommend-metrics",
+        "reliability", "lift", "timings")) {
+      assertEquals(1, count(html, "id=\"chart-" + chart + "\""), "container of " + chart);
+      assertEquals(1, count(html, "\"" + chart + "\":{"), "option of " + chart);
+    }
+    assertEquals(8, count(html, "class=\"chart\""), "no other chart containers");
+    assertFalse(html.contains("id=\"gates\""), "no gates in this manifest, so no gates section");
+    assertFalse(html.contains("class=\"alert"), "nothing failed");
+    // Header facts and a few figures from the golden run.
+    assertTrue(html.contains("abd75de0640a877d3441defcacd45c7febd36207855e0e9ff2575c3d84f309fa"), "config digest");
+    assertTrue(html.contains("<td>4.1.0</td>"), "spark version");
+    assertTrue(html.contains("97.3 s"), "total time = 14.5 + 8.4 + 16.4 + 15.5 + 42.5");
+    assertTrue(html.contains("<td class=\"n\">48,063</td>"), "clean events");
+    assertTrue(html.contains("<code>BAD_TIMESTAMP</code>"), "reason codes listed");
+    assertTrue(html.contains("<td>ndcg@10</td><td class=\"n\">0.3465</td><td class=\"n\">0.0937</td>"), "ALS vs baseline");
+    // Reliability: the diagonal plus both curves; lift: observed rate of decile 1 and the base rate.
+    assertTrue(html.contains("\"name\":\"perfect calibration\",\"type\":\"line\",\"data\":[[0,0],[1,1]]"));
+    assertTrue(html.contains("\"name\":\"calibrated\""));
+    assertTrue(html.contains("\"data\":[0.95,0.7895,"), "lift bars by decile");
+    assertTrue(html.contains("\"yAxis\":0.2775"), "base rate line");
+    // Without the profiles table the segment sizes from the manifest fill the profile table.
+    assertTrue(html.contains("<td>champions</td><td class=\"n\">310</td><td class=\"n\">31.0%</td>"));
+  }
+
+  @Test
+  void profilesTableIsReadable() throws IOException {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("segment_id", 2);
+    row.put("segment_label", "champions");
+    row.put("size", 310L);
+    row.put("share", 0.31);
+    row.put("buyer_share", 0.98);
+    row.put("median_monetary", 1234.5);
+    row.put("first_seen_run_date", "2026-11-20");
+    row.put("centroid_frequency", 3.2);
+    String html = render(goldenManifest(), List.of(row));
+    assertTrue(html.contains("<th>Segment</th><th>Label</th><th class=\"n\">Users</th><th class=\"n\">Share</th>"
+        + "<th class=\"n\">Buyers</th><th class=\"n\">Median spend</th><th>First seen</th>"), markup(html));
+    assertTrue(html.contains("<td>2</td><td>champions</td><td class=\"n\">310</td><td class=\"n\">31.0%</td>"
+        + "<td class=\"n\">98.0%</td><td class=\"n\">1,234.50</td><td>2026-11-20</td>"));
+    assertFalse(html.contains("centroid_frequency"), "model internals stay out of the people's table");
+  }
+
+  @Test
+  void missingPartsAreLeftOut() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> stages = (Map<String, Object>) manifest.get("stages");
+    stages.keySet().retainAll(List.of("ingest"));
+    String html = render(manifest, List.of());
+    assertTrue(html.contains("<section id=\"data-quality\">"));
+    assertTrue(html.contains("<section id=\"timings\">"));
+    for (String absent : List.of("segments", "recommendations", "propensity")) {
+      assertFalse(html.contains("<section id=\"" + absent + "\">"), absent);
+    }
+    assertEquals(3, count(html, "class=\"chart\""), "rows, quarantine, timings");
+
+    // An empty manifest (nothing ran yet) still gives a page, not an exception.
+    String empty = render(new LinkedHashMap<>(), List.of());
+    assertTrue(empty.contains("no stages"));
+    assertEquals(0, count(empty, "class=\"chart\""));
+    assertTrue(empty.contains("var AFFINITY_CHARTS = {};"));
+
+    // No quarantined rows: a sentence instead of an empty chart.
+    Map<String, Object> clean = goldenManifest();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> sources = (Map<String, Object>) stage(clean, "ingest").get("sources");
+    for (Object s : sources.values()) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> c = (Map<String, Object>) s;
+      c.put("quarantined_by_reason", Map.of());
+    }
+    String none = render(clean, List.of());
+    assertTrue(none.contains("No rows were quarantined."));
+    assertFalse(none.contains("id=\"chart-quarantine\""));
+  }
+
+  @Test
+  void failedStageErrorIsShownFirstAndGatesAreTabled() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> p = stage(manifest, "propensity");
+    p.put("status", "failed");
+    p.put("error", "model-quality gate failed: test auc_roc 0.55 < 0.6 (affinity.propensity.gate.min-auc-roc)");
+    p.put("gates", List.of(
+        Map.of("metric", "auc_roc", "current", 0.55, "previous", 0.86, "passed", false, "reason", "dropped 36%"),
+        Map.of("metric", "users", "current", 1000, "passed", true, "reason", "ok")));
+    String html = render(manifest, List.of());
+    int alert = html.indexOf("<div class=\"alert\" id=\"failure-propensity\">");
+    assertTrue(alert > 0 && alert < html.indexOf("<section"), "the failure is at the top, before any section");
+    assertTrue(html.contains("Stage propensity failed:</strong> <span class=\"error\">model-quality gate failed: "
+        + "test auc_roc 0.55 &lt; 0.6 (affinity.propensity.gate.min-auc-roc)</span>"));
+    assertTrue(html.contains(">failed</span></p>"), "overall status failed");
+    assertTrue(html.contains("<section id=\"gates\">"));
+    assertTrue(html.contains("<tr class=\"bad\"><td>propensity</td><td>auc_roc</td><td class=\"n\">0.5500</td>"
+        + "<td class=\"n\">0.8600</td><td>FAILED</td><td>dropped 36%</td></tr>"), markup(html));
+    assertTrue(html.contains("<tr><td>propensity</td><td>users</td><td class=\"n\">1,000</td><td class=\"n\"></td>"
+        + "<td>passed</td><td>ok</td></tr>"));
+  }
+
+  @Test
+  void everythingFromTheDataIsEscaped() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    manifest.put("run_date", NASTY);
+    Map<String, Object> ingest = stage(manifest, "ingest");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> sources = (Map<String, Object>) ingest.get("sources");
+    Map<String, Object> renamed = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : sources.entrySet()) {
+      renamed.put(e.getKey().equals("events") ? NASTY : e.getKey(), e.getValue());
+    }
+    ingest.put("sources", renamed);
+    ingest.put("status", "failed");
+    ingest.put("error", NASTY);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> seg = (Map<String, Object>) ((List<Object>) stage(manifest, "segment").get("segments")).get(0);
+    seg.put("label", NASTY);
+    Map<String, Object> profile = new LinkedHashMap<>();
+    profile.put("segment_id", 1);
+    profile.put("segment_label", NASTY);
+    List<Map<String, Object>> profiles = new ArrayList<>(List.of(profile));
+
+    String html = render(manifest, profiles);
+    assertEquals(2, count(html, "<script>"), "only the library and the chart script: " + html.length());
+    assertEquals(2, count(html, "</script>"));
+    assertFalse(html.contains("<img"), "no element from the data");
+    assertFalse(html.contains("alert(\"x\")</script>"));
+    String markup = markup(html);
+    assertTrue(markup.contains("&lt;/script&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39; "
+        + "&lt;img src=x onerror=alert(1)&gt;"), "text escaped in tables, header and the error box");
+    assertFalse(markup.contains(NASTY));
+    String data = html.substring(html.indexOf("var AFFINITY_CHARTS"));
+    assertTrue(data.contains("\\u003c/script\\u003e\\u003cscript\\u003ealert(\\\"x\\\")"), "chart labels as escaped JSON");
+    assertTrue(data.contains("\\u0026 'q'"));
+    assertFalse(data.substring(0, data.indexOf("</script>")).contains("<"), "no '<' inside the data script");
+  }
+
+  @Test
+  void nothingIsLoadedFromTheNetwork() throws IOException {
+    String html = ReportHtml.render(goldenManifest(), List.of(), RunReport.echarts(), "now");
+    Matcher tags = Pattern.compile("<(script|link|img|iframe|object|embed)\\b[^>]*>", Pattern.CASE_INSENSITIVE)
+        .matcher(markup(html) + html.substring(html.lastIndexOf("<script>")));
+    while (tags.find()) {
+      assertFalse(tags.group().matches("(?is).*\\b(src|href)\\s*=.*"), "external reference: " + tags.group());
+    }
+    assertFalse(Pattern.compile("(?i)<(script|link)[^>]*(src|href)\\s*=\\s*[\"']?(https?:)?//").matcher(html).find(),
+        "no script or link with a URL anywhere in the page");
+    assertFalse(Pattern.compile("(?i)@import|url\\(\\s*['\"]?https?:").matcher(html).find(), "no remote CSS or fonts");
+    assertEquals(2, count(html, "<script>"), "the library inlined, no other script elements");
+  }
+
+  @Test
+  void echartsComesFromTheWebjarOnTheClasspath() {
+    String js = RunReport.echarts();
+    assertTrue(js.length() > 500_000, "the full minified library: " + js.length());
+    assertTrue(js.contains("echarts") && js.contains("registerPainter(\"svg\""), "with the SVG renderer");
+    assertFalse(ReportHtml.inlineScript("a</script>b").contains("</script"));
+  }
+}
