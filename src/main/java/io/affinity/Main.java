@@ -16,11 +16,14 @@ import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.propensity.PropensityStage;
 import io.affinity.recommend.RecommendStage;
+import io.affinity.report.RunReport;
 import io.affinity.segment.SegmentStage;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,9 +70,11 @@ public final class Main {
 
     boolean ownSession = SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty();
     SparkSession spark = null;
+    Datasets datasets = null;
+    boolean succeeded = false;
     try {
       spark = SparkSessions.create(settings.spark());
-      Datasets datasets = new Datasets(spark, settings.outputRoot(), settings.runDate());
+      datasets = new Datasets(spark, settings.outputRoot(), settings.runDate());
       Map<String, Object> info = new LinkedHashMap<>();
       info.put("affinity_version", version());
       info.put("spark_version", spark.version());
@@ -78,7 +83,9 @@ public final class Main {
       new Pipeline(stages, info).run(new StageContext(spark, settings.runDate(), datasets));
       System.out.println("affinity: " + cli.stage() + " done for run_date=" + settings.runDate()
           + "\n  outputs:  " + settings.outputRoot()
-          + "\n  manifest: " + datasets.path("runs") + "/manifest.json");
+          + "\n  manifest: " + datasets.path("runs") + "/manifest.json"
+          + "\n" + reportLine(datasets));
+      succeeded = true;
       return OK;
     } catch (SettingsException | MissingInputException e) {
       System.err.println("affinity: error: " + e.getMessage());
@@ -94,6 +101,10 @@ public final class Main {
       System.err.println("affinity: failed: " + rootMessage(e) + " (stack trace in the log above)");
       return FAILED;
     } finally {
+      if (!succeeded && datasets != null) {
+        // After the error message: the report of a failed run says which stage failed and why.
+        System.err.println(reportLine(datasets));
+      }
       if (ownSession && spark != null) {
         spark.stop();
       }
@@ -117,6 +128,18 @@ public final class Main {
       }
     }
     throw new SettingsException(null, "unknown stage '" + name + "'");
+  }
+
+  /** The last line a run prints: where its report is (Pipeline writes it, also on failure). */
+  private static String reportLine(Datasets datasets) {
+    Path report = RunReport.path(datasets);
+    boolean written;
+    try {
+      written = datasets.fs(report).exists(report);
+    } catch (IOException | RuntimeException e) {
+      written = false;
+    }
+    return "  report:   " + report + (written ? "" : " (not written: see the warning in the log)");
   }
 
   private static String rootMessage(Throwable e) {

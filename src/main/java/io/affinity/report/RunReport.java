@@ -66,7 +66,8 @@ public final class RunReport {
     try {
       LOG.info("run report: {}", write(datasets));
     } catch (RuntimeException | LinkageError e) {
-      LOG.warn("run report not written for run_date={}: {}", datasets.runDate(), e.toString());
+      LOG.warn("run report not written for run_date={}: {}{}", datasets.runDate(), e,
+          e.getCause() == null ? "" : " (" + e.getCause() + ")");
     }
   }
 
