@@ -231,8 +231,8 @@ public final class ReportHtml {
     if (!pie.isEmpty()) {
       chart("segment-sizes", "Users per segment", obj(
           "tooltip", obj("trigger", "item"),
-          "series", List.of(obj("type", "pie", "radius", List.of("30%", "60%"), "data", pie,
-              "label", obj("formatter", "{b}\n{c} users ({d}%)")))));
+          "series", List.of(obj("type", "pie", "radius", List.of("28%", "55%"), "data", pie,
+              "label", obj("formatter", "{b}\n{c} users ({d}%)", "lineHeight", 16)))));
     }
     if (!candidates.isEmpty()) {
       List<Object> points = new ArrayList<>();
