@@ -7,6 +7,7 @@ import io.affinity.config.SettingsException;
 import io.affinity.features.FeaturesStage;
 import io.affinity.ingest.IngestStage;
 import io.affinity.io.Datasets;
+import io.affinity.io.OutputRoot;
 import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.MissingInputException;
 import io.affinity.pipeline.ModelQualityException;
@@ -58,6 +59,9 @@ public final class Main {
       Config config = ConfigLoader.load(cli.configFile(), cli.overrides());
       settings = Settings.from(config, cli.runDate());
       stages = stages(cli.stage(), settings);
+      // Before anything is written (Spark creates the checkpoint directory under the root).
+      OutputRoot.claim(settings.outputRoot(), OutputRoot.hadoopConf(settings.spark().conf()),
+          System.getProperty("user.home"));
     } catch (SettingsException e) {
       System.err.println("affinity: configuration error: " + e.getMessage());
       return USAGE;

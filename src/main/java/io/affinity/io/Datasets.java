@@ -25,6 +25,7 @@ public final class Datasets {
   private final SparkSession spark;
   private final String root;
   private final LocalDate runDate;
+  private boolean rootMarked;
 
   public Datasets(SparkSession spark, String root, LocalDate runDate) {
     this.spark = spark;
@@ -59,6 +60,24 @@ public final class Datasets {
 
   private Configuration hadoopConf() {
     return spark.sparkContext().hadoopConfiguration();
+  }
+
+  /**
+   * Creates the root's {@link OutputRoot#MARKER} before the first write through this instance, so a
+   * root written by any writer (not only the command line, which checks it first) is recognised as
+   * Affinity's by the next run.
+   */
+  public void markRoot() {
+    if (rootMarked) {
+      return;
+    }
+    Path r = new Path(root);
+    try {
+      OutputRoot.mark(fs(r), r);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the marker in the output root " + r, e);
+    }
+    rootMarked = true;
   }
 
   /** Whether a complete partition (with _SUCCESS) exists for the date. */
@@ -101,6 +120,7 @@ public final class Datasets {
     Path staging = new Path(new Path(new Path(root, dataset), "_staging"),
         "run_date=" + runDate + "-" + UUID.randomUUID());
     FileSystem fs = fs(target);
+    markRoot();
     try {
       writer.writeTo(staging);
       Path success = new Path(staging, "_SUCCESS");

@@ -61,6 +61,7 @@ public final class Manifest {
     Path p = path();
     Path tmp = new Path(p.getParent(), "_manifest.json.tmp");
     FileSystem fs = datasets.fs(p);
+    datasets.markRoot();
     try {
       fs.mkdirs(p.getParent());
       try (OutputStream out = fs.create(tmp, true)) {
