@@ -25,12 +25,49 @@ public final class Datasets {
   private final SparkSession spark;
   private final String root;
   private final LocalDate runDate;
+  private final Pseudonymizer pseudonymizer;
   private boolean rootMarked;
 
+  /**
+   * Published outputs keyed by user whose {@code user_id} {@link #write} pseudonymizes when that is
+   * on. The stages build them from raw ids; {@code audience} is built from these (already
+   * pseudonymized) and so is not listed. Working datasets (clean/, features/, idmaps/, quarantine/)
+   * keep raw ids: they must join the raw input.
+   */
+  public static final java.util.Set<String> USER_KEYED = java.util.Set.of("segments", "propensity", "recommendations");
+
   public Datasets(SparkSession spark, String root, LocalDate runDate) {
+    this(spark, root, runDate, Pseudonymizer.OFF);
+  }
+
+  /** @param pseudonymizer applied to user ids of the {@link #USER_KEYED} datasets on write */
+  public Datasets(SparkSession spark, String root, LocalDate runDate, Pseudonymizer pseudonymizer) {
     this.spark = spark;
     this.root = root;
     this.runDate = runDate;
+    this.pseudonymizer = pseudonymizer;
+  }
+
+  /**
+   * A user-keyed output read back with raw user ids, for stages that join it to working data (the
+   * inverse of the pseudonymization on write, through the known raw ids). Unchanged when
+   * pseudonymization is off.
+   *
+   * @param published rows of a {@link #USER_KEYED} dataset as written
+   * @param rawUserIds every raw user id that may occur, in a column {@code user_id}
+   */
+  public Dataset<Row> withRawUserIds(Dataset<Row> published, Dataset<Row> rawUserIds) {
+    if (!pseudonymizer.enabled()) {
+      return published;
+    }
+    Dataset<Row> map = rawUserIds.select(org.apache.spark.sql.functions.col("user_id").as("_raw_user_id"))
+        .withColumn("user_id", pseudonymizer.apply(org.apache.spark.sql.functions.col("_raw_user_id")));
+    return published.join(map, "user_id").drop("user_id").withColumnRenamed("_raw_user_id", "user_id");
+  }
+
+  /** How user ids are written in the user-keyed outputs (for the manifest). */
+  public String userIds() {
+    return pseudonymizer.describe();
   }
 
   public String root() {
@@ -58,7 +95,7 @@ public final class Datasets {
     }
   }
 
-  private Configuration hadoopConf() {
+  Configuration hadoopConf() {
     return spark.sparkContext().hadoopConfiguration();
   }
 
@@ -97,11 +134,14 @@ public final class Datasets {
   /**
    * Writes the partition atomically: into a unique staging directory first, then the previous
    * partition for this date (if any) is removed and the new one renamed into place. Other dates are
-   * never touched.
+   * never touched. The user ids of {@link #USER_KEYED} datasets are pseudonymized when that is on.
    */
   public void write(Dataset<Row> data, String dataset) {
     spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
-    publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
+    Dataset<Row> out = USER_KEYED.contains(dataset) && pseudonymizer.enabled()
+        ? data.withColumn("user_id", pseudonymizer.apply(data.col("user_id")))
+        : data;
+    publish(dataset, staging -> out.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
   }
 
   /** Writes something into a directory it creates (a Parquet dataset, a saved MLlib model). */
@@ -122,6 +162,7 @@ public final class Datasets {
     FileSystem fs = fs(target);
     markRoot();
     try {
+      removeStaleStaging(fs, staging.getParent());
       writer.writeTo(staging);
       Path success = new Path(staging, "_SUCCESS");
       if (!fs.exists(success)) {
@@ -141,6 +182,26 @@ public final class Datasets {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("publishing " + dataset + " failed", e);
+    }
+  }
+
+  /** When this JVM started: staging directories older than that belong to an earlier (killed) run. */
+  private static final long PROCESS_START = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
+
+  /**
+   * Removes what a killed run of this date left in {@code _staging}: directories for this run date
+   * last modified before this process started. Other dates' staging directories, and this date's of a
+   * writer started after this process, are left alone: they may belong to a job still running.
+   */
+  private void removeStaleStaging(FileSystem fs, Path stagingDir) throws IOException {
+    if (!fs.exists(stagingDir)) {
+      return;
+    }
+    String prefix = "run_date=" + runDate + "-";
+    for (FileStatus st : fs.listStatus(stagingDir)) {
+      if (st.getPath().getName().startsWith(prefix) && st.getModificationTime() < PROCESS_START) {
+        fs.delete(st.getPath(), true);
+      }
     }
   }
 
