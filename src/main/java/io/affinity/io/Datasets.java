@@ -27,6 +27,8 @@ public final class Datasets {
   private final LocalDate runDate;
   private final Pseudonymizer pseudonymizer;
   private boolean rootMarked;
+  /** When this run started writing through this object (staging of this date older than that is stale). */
+  private final long createdAt = System.currentTimeMillis();
 
   /**
    * Published outputs keyed by user whose {@code user_id} {@link #write} pseudonymizes when that is
@@ -185,13 +187,10 @@ public final class Datasets {
     }
   }
 
-  /** When this JVM started: staging directories older than that belong to an earlier (killed) run. */
-  private static final long PROCESS_START = java.lang.management.ManagementFactory.getRuntimeMXBean().getStartTime();
-
   /**
    * Removes what a killed run of this date left in {@code _staging}: directories for this run date
-   * last modified before this process started. Other dates' staging directories, and this date's of a
-   * writer started after this process, are left alone: they may belong to a job still running.
+   * last modified before this run started (this object was created). Other dates' staging
+   * directories are left alone: they may belong to a job still running.
    */
   private void removeStaleStaging(FileSystem fs, Path stagingDir) throws IOException {
     if (!fs.exists(stagingDir)) {
@@ -199,7 +198,7 @@ public final class Datasets {
     }
     String prefix = "run_date=" + runDate + "-";
     for (FileStatus st : fs.listStatus(stagingDir)) {
-      if (st.getPath().getName().startsWith(prefix) && st.getModificationTime() < PROCESS_START) {
+      if (st.getPath().getName().startsWith(prefix) && st.getModificationTime() < createdAt) {
         fs.delete(st.getPath(), true);
       }
     }
