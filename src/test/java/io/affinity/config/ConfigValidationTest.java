@@ -145,7 +145,7 @@ class ConfigValidationTest {
   void helpListsStagesAndExitCodes() {
     Run r = SparkTestBase.capture("--help");
     assertEquals(0, r.exitCode());
-    List<String> expected = new ArrayList<>(List.of("ingest", "features", "all", "--run-date", "--config", "-Dkey=value", "exit codes"));
+    List<String> expected = new ArrayList<>(List.of("ingest", "features", "publish", "all", "--run-date", "--config", "-Dkey=value", "exit codes"));
     for (String s : expected) {
       assertTrue(r.stdout().contains(s), "help mentions " + s + ":\n" + r.stdout());
     }
