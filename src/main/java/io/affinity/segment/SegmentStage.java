@@ -145,6 +145,12 @@ public final class SegmentStage implements Stage {
     Datasets ds = ctx.datasets();
     Dataset<Row> users = ds.read(USERS, "features");
     checkSchema(users.schema());
+    // KMeans|| samples its initial centres partition by partition, so the result depends on which
+    // rows sit in which partition in which order. How features/users was split into files varies
+    // from run to run (shuffle order); a fixed hash partitioning, sorted within, makes a rerun of
+    // the same data give the same segments.
+    users = users.repartition(spark.sessionState().conf().numShufflePartitions(), col("user_id"))
+        .sortWithinPartitions("user_id");
     PreviousRun previous = PreviousRun.read(spark, ds, settings.features(), settings.logFeatures());
     StageReport report = new StageReport();
 
