@@ -74,6 +74,9 @@ public final class Main {
     } catch (SettingsException e) {
       System.err.println("affinity: configuration error: " + e.getMessage());
       return USAGE;
+    } catch (java.io.UncheckedIOException e) {
+      System.err.println("affinity: error: " + e.getMessage() + ": " + e.getCause().getMessage());
+      return USAGE;
     }
     LOG.info("affinity {} run_date={} output={} config digest {}\n{}", cli.stage(), settings.runDate(),
         settings.outputRoot(), settings.configDigest(), ConfigLoader.redacted(settings.renderedConfig()));
