@@ -17,7 +17,7 @@ import java.util.Map;
  */
 record Cli(String stage, String runDate, String configFile, Map<String, String> overrides, boolean help) {
 
-  static final List<String> STAGES = List.of("ingest", "features", "segment", "propensity", "recommend", "all");
+  static final List<String> STAGES = List.of("ingest", "features", "segment", "propensity", "recommend", "publish", "all");
 
   static String usage() {
     return String.join("\n",
@@ -29,6 +29,7 @@ record Cli(String stage, String runDate, String configFile, Map<String, String> 
         "  segment     KMeans customer segments with stable ids and labels: segments/, segment_profiles/",
         "  propensity  calibrated probability of a purchase in the next horizon-days: propensity/, models/propensity/",
         "  recommend   ALS top-N per user, similar items, evaluation vs popularity: recommendations/, similar_items/",
+        "  publish     one row per user for campaign tools: audience/; marks the run published (runs/LATEST)",
         "  all         every stage above, in one process",
         "",
         "options:",
@@ -38,7 +39,8 @@ record Cli(String stage, String runDate, String configFile, Map<String, String> 
         "  --help                 this text",
         "",
         "exit codes: 0 done, 1 failure, 2 usage or configuration error, 3 data-quality gate failed,",
-        "            4 model-quality gate failed (previous outputs stay published)");
+        "            4 model-quality gate failed: a model below its minimum or worse than the last published",
+        "              run's beyond affinity.gates.* (nothing of that stage is written; previous outputs stay published)");
   }
 
   static Cli parse(String[] args) {

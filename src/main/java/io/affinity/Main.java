@@ -7,6 +7,7 @@ import io.affinity.config.SettingsException;
 import io.affinity.features.FeaturesStage;
 import io.affinity.ingest.IngestStage;
 import io.affinity.io.Datasets;
+import io.affinity.io.OutputRoot;
 import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.MissingInputException;
 import io.affinity.pipeline.ModelQualityException;
@@ -15,6 +16,7 @@ import io.affinity.pipeline.SparkSessions;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.propensity.PropensityStage;
+import io.affinity.publish.PublishStage;
 import io.affinity.recommend.RecommendStage;
 import io.affinity.report.RunReport;
 import io.affinity.segment.SegmentStage;
@@ -49,6 +51,14 @@ public final class Main {
 
   /** Runs the command line and returns the exit code (never calls System.exit; tests call this). */
   public static int run(String[] args) {
+    return run(args, System.getenv());
+  }
+
+  /**
+   * Runs the command line with the given environment (the pseudonymization key is read from it) and
+   * returns the exit code.
+   */
+  public static int run(String[] args, Map<String, String> environment) {
     Settings settings;
     List<Stage> stages;
     Cli cli;
@@ -59,10 +69,16 @@ public final class Main {
         return OK;
       }
       Config config = ConfigLoader.load(cli.configFile(), cli.overrides());
-      settings = Settings.from(config, cli.runDate());
+      settings = Settings.from(config, cli.runDate(), environment);
       stages = stages(cli.stage(), settings);
+      // Before anything is written (Spark creates the checkpoint directory under the root).
+      OutputRoot.claim(settings.outputRoot(), OutputRoot.hadoopConf(settings.spark().conf()),
+          System.getProperty("user.home"));
     } catch (SettingsException e) {
       System.err.println("affinity: configuration error: " + e.getMessage());
+      return USAGE;
+    } catch (java.io.UncheckedIOException e) {
+      System.err.println("affinity: error: " + e.getMessage() + ": " + e.getCause().getMessage());
       return USAGE;
     }
     LOG.info("affinity {} run_date={} output={} config digest {}\n{}", cli.stage(), settings.runDate(),
@@ -74,7 +90,8 @@ public final class Main {
     boolean succeeded = false;
     try {
       spark = SparkSessions.create(settings.spark());
-      datasets = new Datasets(spark, settings.outputRoot(), settings.runDate());
+      datasets = new Datasets(spark, settings.outputRoot(), settings.runDate(),
+          settings.publish().pseudonymizer());
       Map<String, Object> info = new LinkedHashMap<>();
       info.put("affinity_version", version());
       info.put("spark_version", spark.version());
@@ -116,9 +133,10 @@ public final class Main {
     List<Stage> all = new ArrayList<>();
     all.add(new IngestStage(s));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
-    all.add(new SegmentStage(s.segment()));
-    all.add(new PropensityStage(s.eventTypes(), s.propensity()));
-    all.add(new RecommendStage(s.recommend(), s.eventTypes(), s.features()));
+    all.add(new SegmentStage(s.segment(), s.gates().segment()));
+    all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity()));
+    all.add(new RecommendStage(s.recommend(), s.eventTypes(), s.features(), s.gates().recommend(s.recommend().k())));
+    all.add(new PublishStage());
     if (name.equals("all")) {
       return all;
     }

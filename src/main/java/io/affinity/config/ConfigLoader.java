@@ -129,8 +129,12 @@ public final class ConfigLoader {
     StringBuilder out = new StringBuilder();
     for (String line : rendered.split("\n")) {
       String lower = line.toLowerCase(java.util.Locale.ROOT);
-      if (lower.matches(".*(password|secret|token|credential|access[._-]?key|private).*[:=].*")) {
-        int i = Math.max(line.indexOf('='), line.indexOf(':'));
+      // The key part (before the first '=' or ':') names something secret: the value is hidden.
+      if (lower.matches("[^=:]*(password|passwd|secret|token|credential|private|signature"
+          + "|(access|account|api|encryption|secret|private)[._-]?key)[^=:]*[:=].*")) {
+        int eq = line.indexOf('=');
+        int colon = line.indexOf(':');
+        int i = eq < 0 ? colon : colon < 0 ? eq : Math.min(eq, colon); // the first separator: values may hold ':'
         out.append(line, 0, i + 1).append(" \"***\"\n");
       } else {
         out.append(line).append('\n');

@@ -30,6 +30,8 @@ public record Settings(
     io.affinity.recommend.RecommendSettings recommend,
     io.affinity.segment.SegmentSettings segment,
     io.affinity.propensity.PropensitySettings propensity,
+    io.affinity.pipeline.GateSettings gates,
+    io.affinity.publish.PublishSettings publish,
     String configDigest,
     String renderedConfig) {
 
@@ -80,6 +82,14 @@ public record Settings(
    * @param runDateArg the --run-date argument, or null
    */
   public static Settings from(Config config, String runDateArg) {
+    return from(config, runDateArg, System.getenv());
+  }
+
+  /**
+   * Reads and validates every key, taking environment variables (the pseudonymization key) from
+   * {@code env}.
+   */
+  public static Settings from(Config config, String runDateArg, Map<String, String> env) {
     ConfigReader r = new ConfigReader(config);
     LocalDate runDate = runDate(r, runDateArg);
     String root = r.nonEmpty("affinity.output.root");
@@ -156,9 +166,11 @@ public record Settings(
     io.affinity.recommend.RecommendSettings recommend = io.affinity.recommend.RecommendSettings.from(r);
     io.affinity.segment.SegmentSettings segment = io.affinity.segment.SegmentSettings.from(r);
     io.affinity.propensity.PropensitySettings propensity = io.affinity.propensity.PropensitySettings.from(r);
+    io.affinity.pipeline.GateSettings gates = io.affinity.pipeline.GateSettings.from(r);
+    io.affinity.publish.PublishSettings publish = io.affinity.publish.PublishSettings.from(r, env);
 
     return new Settings(runDate, root, spark, events, ratings, users, items, types, ingest, features,
-        recommend, segment, propensity,
+        recommend, segment, propensity, gates, publish,
         sha256(config.getConfig("affinity").root().render(ConfigRenderOptions.concise())), rendered);
   }
 

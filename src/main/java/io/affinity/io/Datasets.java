@@ -26,11 +26,51 @@ public final class Datasets {
   private final SparkSession spark;
   private final String root;
   private final LocalDate runDate;
+  private final Pseudonymizer pseudonymizer;
+  private boolean rootMarked;
+  /** When this run started writing through this object (staging of this date older than that is stale). */
+  private final long createdAt = System.currentTimeMillis();
+
+  /**
+   * Published outputs keyed by user whose {@code user_id} {@link #write} pseudonymizes when that is
+   * on. The stages build them from raw ids; {@code audience} is built from these (already
+   * pseudonymized) and so is not listed. Working datasets (clean/, features/, idmaps/, quarantine/)
+   * keep raw ids: they must join the raw input.
+   */
+  public static final java.util.Set<String> USER_KEYED = java.util.Set.of("segments", "propensity", "recommendations");
 
   public Datasets(SparkSession spark, String root, LocalDate runDate) {
+    this(spark, root, runDate, Pseudonymizer.OFF);
+  }
+
+  /** @param pseudonymizer applied to user ids of the {@link #USER_KEYED} datasets on write */
+  public Datasets(SparkSession spark, String root, LocalDate runDate, Pseudonymizer pseudonymizer) {
     this.spark = spark;
     this.root = root;
     this.runDate = runDate;
+    this.pseudonymizer = pseudonymizer;
+  }
+
+  /**
+   * A user-keyed output read back with raw user ids, for stages that join it to working data (the
+   * inverse of the pseudonymization on write, through the known raw ids). Unchanged when
+   * pseudonymization is off.
+   *
+   * @param published rows of a {@link #USER_KEYED} dataset as written
+   * @param rawUserIds every raw user id that may occur, in a column {@code user_id}
+   */
+  public Dataset<Row> withRawUserIds(Dataset<Row> published, Dataset<Row> rawUserIds) {
+    if (!pseudonymizer.enabled()) {
+      return published;
+    }
+    Dataset<Row> map = rawUserIds.select(org.apache.spark.sql.functions.col("user_id").as("_raw_user_id"))
+        .withColumn("user_id", pseudonymizer.apply(org.apache.spark.sql.functions.col("_raw_user_id")));
+    return published.join(map, "user_id").drop("user_id").withColumnRenamed("_raw_user_id", "user_id");
+  }
+
+  /** How user ids are written in the user-keyed outputs (for the manifest). */
+  public String userIds() {
+    return pseudonymizer.describe();
   }
 
   public String root() {
@@ -58,8 +98,26 @@ public final class Datasets {
     }
   }
 
-  private Configuration hadoopConf() {
+  Configuration hadoopConf() {
     return spark.sparkContext().hadoopConfiguration();
+  }
+
+  /**
+   * Creates the root's {@link OutputRoot#MARKER} before the first write through this instance, so a
+   * root written by any writer (not only the command line, which checks it first) is recognised as
+   * Affinity's by the next run.
+   */
+  public void markRoot() {
+    if (rootMarked) {
+      return;
+    }
+    Path r = new Path(root);
+    try {
+      OutputRoot.mark(fs(r), r);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the marker in the output root " + r, e);
+    }
+    rootMarked = true;
   }
 
   /** Whether a complete partition (with _SUCCESS) exists for the date. */
@@ -79,11 +137,14 @@ public final class Datasets {
   /**
    * Writes the partition atomically: into a unique staging directory first, then the previous
    * partition for this date (if any) is removed and the new one renamed into place. Other dates are
-   * never touched.
+   * never touched. The user ids of {@link #USER_KEYED} datasets are pseudonymized when that is on.
    */
   public void write(Dataset<Row> data, String dataset) {
     spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
-    publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
+    Dataset<Row> out = USER_KEYED.contains(dataset) && pseudonymizer.enabled()
+        ? data.withColumn("user_id", pseudonymizer.apply(data.col("user_id")))
+        : data;
+    publish(dataset, staging -> out.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
   }
 
   /** Writes something into a directory it creates (a Parquet dataset, a saved MLlib model). */
@@ -102,7 +163,9 @@ public final class Datasets {
     Path staging = new Path(new Path(new Path(root, dataset), "_staging"),
         "run_date=" + runDate + "-" + UUID.randomUUID());
     FileSystem fs = fs(target);
+    markRoot();
     try {
+      removeStaleStaging(fs, staging.getParent());
       writer.writeTo(staging);
       Path success = new Path(staging, "_SUCCESS");
       if (!fs.exists(success)) {
@@ -146,6 +209,23 @@ public final class Datasets {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + target, e);
+    }
+  }
+
+  /**
+   * Removes what a killed run of this date left in {@code _staging}: directories for this run date
+   * last modified before this run started (this object was created). Other dates' staging
+   * directories are left alone: they may belong to a job still running.
+   */
+  private void removeStaleStaging(FileSystem fs, Path stagingDir) throws IOException {
+    if (!fs.exists(stagingDir)) {
+      return;
+    }
+    String prefix = "run_date=" + runDate + "-";
+    for (FileStatus st : fs.listStatus(stagingDir)) {
+      if (st.getPath().getName().startsWith(prefix) && st.getModificationTime() < createdAt) {
+        fs.delete(st.getPath(), true);
+      }
     }
   }
 

@@ -19,6 +19,8 @@ import static org.apache.spark.sql.functions.when;
 import io.affinity.config.Settings.EventTypes;
 import io.affinity.io.Datasets;
 import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.GateSettings;
+import io.affinity.pipeline.QualityGate;
 import io.affinity.pipeline.ModelQualityException;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
@@ -63,10 +65,22 @@ public final class PropensityStage implements Stage {
 
   private final EventTypes types;
   private final PropensitySettings settings;
+  private final QualityGate gate;
 
+  /** A stage whose gate against the last published run only records (for tests and embedding). */
   public PropensityStage(EventTypes types, PropensitySettings settings) {
+    this(types, settings, GateSettings.off().propensity());
+  }
+
+  /**
+   * @param types event types (the purchase type labels the training users)
+   * @param settings this stage's settings
+   * @param gate the AUC-PR gate against the last published run, checked before anything is written
+   */
+  public PropensityStage(EventTypes types, PropensitySettings settings, QualityGate gate) {
     this.types = types;
     this.settings = settings;
+    this.gate = gate;
   }
 
   @Override
@@ -124,6 +138,9 @@ public final class PropensityStage implements Stage {
                 + "nothing was written for run_date=%s, earlier outputs stay published",
             aucRoc, settings.minAucRoc(), ctx.runDate()), report);
       }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> calibrated = (Map<String, Object>) report.section("metrics").get("calibrated");
+      this.gate.check(ds, (Double) calibrated.get("auc_pr"), report);
 
       sc.setJobDescription("propensity: save model");
       report.put("model_path", saveModel(ds, model).toString());

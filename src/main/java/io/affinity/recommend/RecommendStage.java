@@ -10,6 +10,8 @@ import io.affinity.config.Settings.FeatureSettings;
 import io.affinity.io.Datasets;
 import io.affinity.io.IdMaps;
 import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.GateSettings;
+import io.affinity.pipeline.QualityGate;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
@@ -44,16 +46,24 @@ public final class RecommendStage implements Stage {
   private final RecommendSettings settings;
   private final EventTypes types;
   private final FeatureSettings features;
+  private final QualityGate gate;
+
+  /** A stage whose gate against the last published run only records (for tests and embedding). */
+  public RecommendStage(RecommendSettings settings, EventTypes types, FeatureSettings features) {
+    this(settings, types, features, GateSettings.off().recommend(settings.k()));
+  }
 
   /**
    * @param settings this stage's settings
    * @param types event types (purchase type, implicit weights)
    * @param features feature settings (the half-life of implicit strength, for the validation split)
+   * @param gate the NDCG@k gate against the last published run, checked before anything is written
    */
-  public RecommendStage(RecommendSettings settings, EventTypes types, FeatureSettings features) {
+  public RecommendStage(RecommendSettings settings, EventTypes types, FeatureSettings features, QualityGate gate) {
     this.settings = settings;
     this.types = types;
     this.features = features;
+    this.gate = gate;
   }
 
   @Override
@@ -99,6 +109,12 @@ public final class RecommendStage implements Stage {
     v.metrics().forEach(report::put);
     report.put("baseline", v.baseline());
     report.put("lift", lift(v.metrics(), v.baseline()));
+    try {
+      gate.check(ds, (Double) v.metrics().get("ndcg_at_" + settings.k()), report);
+    } catch (RuntimeException e) {
+      events.unpersist();
+      throw e;
+    }
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
@@ -148,6 +164,7 @@ public final class RecommendStage implements Stage {
     ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
     ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase());
     Optional<Dataset<Row>> segments = ds.readIfPresent("segments")
+        .map(s -> ds.withRawUserIds(s, userMap))
         .map(s -> s.select(col("user_id"), col("segment_id").cast("string").as("segment")));
     Map<String, ScoringModel.Ranking> segmentRankings = segments
         .map(s -> Popularity.bySegment(events, s, catalog, types.purchase()))

@@ -14,6 +14,8 @@ import static org.apache.spark.sql.functions.when;
 import io.affinity.config.SettingsException;
 import io.affinity.io.Datasets;
 import io.affinity.pipeline.DataQualityException;
+import io.affinity.pipeline.GateSettings;
+import io.affinity.pipeline.QualityGate;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
@@ -94,9 +96,20 @@ public final class SegmentStage implements Stage {
   private static final int MEDIAN_ACCURACY = 10_000;
 
   private final SegmentSettings settings;
+  private final QualityGate gate;
 
+  /** A stage whose gate against the last published run only records (for tests and embedding). */
   public SegmentStage(SegmentSettings settings) {
+    this(settings, GateSettings.off().segment());
+  }
+
+  /**
+   * @param settings this stage's settings
+   * @param gate the silhouette gate against the last published run, checked before anything is written
+   */
+  public SegmentStage(SegmentSettings settings, QualityGate gate) {
     this.settings = settings;
+    this.gate = gate;
   }
 
   @Override
@@ -132,6 +145,12 @@ public final class SegmentStage implements Stage {
     Datasets ds = ctx.datasets();
     Dataset<Row> users = ds.read(USERS, "features");
     checkSchema(users.schema());
+    // KMeans|| samples its initial centres partition by partition, so the result depends on which
+    // rows sit in which partition in which order. How features/users was split into files varies
+    // from run to run (shuffle order); a fixed hash partitioning, sorted within, makes a rerun of
+    // the same data give the same segments.
+    users = users.repartition(spark.sessionState().conf().numShufflePartitions(), col("user_id"))
+        .sortWithinPartitions("user_id");
     PreviousRun previous = PreviousRun.read(spark, ds, settings.features(), settings.logFeatures());
     StageReport report = new StageReport();
 
@@ -171,6 +190,7 @@ public final class SegmentStage implements Stage {
       }
       int chosen = choose(candidates, previous, report.section("selection"));
       Candidate best = candidates.stream().filter(c -> c.k() == chosen).findFirst().orElseThrow();
+      gate.check(ds, Double.isNaN(best.silhouette()) ? null : round(best.silhouette()), report);
       KMeansModel kmeans = best.fit().model();
 
       double[][] centersZ = Arrays.stream(kmeans.clusterCenters()).map(Vector::toArray).toArray(double[][]::new);

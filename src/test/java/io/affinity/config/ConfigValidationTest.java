@@ -6,8 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.affinity.testing.SparkTestBase;
 import io.affinity.testing.SparkTestBase.Run;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -61,7 +65,13 @@ class ConfigValidationTest {
         Arguments.of("affinity.features.half-life-days", "0", "must be a number"),
         Arguments.of("affinity.spark.shuffle-partitions", "0", "1..100000"),
         Arguments.of("affinity.spark.master", "", "must not be empty"),
-        Arguments.of("affinity.spark.ui-enabled", "yes please", "true or false"));
+        Arguments.of("affinity.spark.ui-enabled", "yes please", "true or false"),
+        Arguments.of("affinity.gates.enabled", "maybe", "true or false"),
+        Arguments.of("affinity.gates.recommend.max-ndcg-drop", "-0.1", "[0.0, 1.0]"),
+        Arguments.of("affinity.gates.propensity.max-auc-pr-drop", "1.5", "[0.0, 1.0]"),
+        Arguments.of("affinity.gates.segment.max-silhouette-drop", "3", "[0.0, 2.0]"),
+        Arguments.of("affinity.publish.pseudonymize.enabled", "perhaps", "true or false"),
+        Arguments.of("affinity.publish.pseudonymize.key-env", "\"MY KEY\"", "name of an environment variable"));
   }
 
   @ParameterizedTest(name = "{0} = {1}")
@@ -135,10 +145,50 @@ class ConfigValidationTest {
   void helpListsStagesAndExitCodes() {
     Run r = SparkTestBase.capture("--help");
     assertEquals(0, r.exitCode());
-    List<String> expected = new ArrayList<>(List.of("ingest", "features", "all", "--run-date", "--config", "-Dkey=value", "exit codes"));
+    List<String> expected = new ArrayList<>(List.of("ingest", "features", "publish", "all", "--run-date", "--config", "-Dkey=value", "exit codes"));
     for (String s : expected) {
       assertTrue(r.stdout().contains(s), "help mentions " + s + ":\n" + r.stdout());
     }
+  }
+
+  @Test
+  void pseudonymizationWithoutItsKeyStopsBeforeSparkAndNamesTheVariableNotTheValue() {
+    String[] args = {"ingest", "--config", "conf/application.conf", "-Daffinity.publish.pseudonymize.enabled=true",
+        "-Daffinity.publish.pseudonymize.key-env=AFFINITY_TEST_KEY"};
+    for (Map<String, String> env : List.of(Map.<String, String>of(), Map.of("AFFINITY_TEST_KEY", ""),
+        Map.of("AFFINITY_TEST_KEY", "short-key-x"))) {
+      PrintStream err = System.err;
+      ByteArrayOutputStream captured = new ByteArrayOutputStream();
+      int code;
+      try {
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        code = io.affinity.Main.run(args, env);
+      } finally {
+        System.setErr(err);
+      }
+      String message = captured.toString(StandardCharsets.UTF_8);
+      assertEquals(2, code, message);
+      assertTrue(message.contains("AFFINITY_TEST_KEY") && message.contains("affinity.publish.pseudonymize.key-env"), message);
+      assertFalse(message.contains("short-key-x"), "the value is never printed: " + message);
+    }
+  }
+
+  @Test
+  void secretLookingValuesAreRedactedAndOrdinaryOnesKept() {
+    String printed = ConfigLoader.redacted(String.join("\n",
+        "spark {", "  conf {",
+        "    \"spark.hadoop.fs.s3a.access.key\"=\"AKIAEXAMPLE1\"",
+        "    \"spark.hadoop.fs.azure.account.key.acct.blob.core.windows.net\"=\"azurekey2\"",
+        "    \"spark.jdbc.password\"=\"hunter:3\"",
+        "    \"spark.auth.token\"=\"tok4\"",
+        "    \"spark.api-key\"=\"api5\"",
+        "    \"spark.executor.memory\"=\"4g\"",
+        "  }", "}",
+        "publish { pseudonymize { key-env=\"AFFINITY_PSEUDONYM_KEY\" } }", ""));
+    for (String secret : List.of("AKIAEXAMPLE1", "azurekey2", "hunter", ":3", "tok4", "api5")) {
+      assertFalse(printed.contains(secret), secret + " hidden: " + printed);
+    }
+    assertTrue(printed.contains("4g") && printed.contains("AFFINITY_PSEUDONYM_KEY"), printed);
   }
 
   @Test

@@ -145,4 +145,19 @@ class SamplePipelineIT extends SparkTestBase {
     assertTrue(r.path("ndcg_at_10").asDouble() > 2 * r.path("baseline").path("ndcg_at_10").asDouble(),
         "ALS against popularity: " + r);
   }
+
+  @Test
+  void audienceHasOneCompleteRowPerUserAndTheRunIsPublished() throws IOException {
+    JsonNode p = manifest.path("stages").path("publish");
+    assertEquals("succeeded", p.path("status").asText());
+    long users = manifest.path("stages").path("features").path("rows").path("users").asLong();
+    assertEquals(users, p.path("rows").path("audience").asLong());
+    for (String missing : List.of("users_without_segment", "users_without_propensity", "users_without_recommendations")) {
+      assertEquals(0, p.path("rows").path(missing).asLong(), missing);
+    }
+    assertEquals(0, spark.read().parquet(out.resolve("audience/run_date=2026-11-20").toString())
+        .filter("segment_label IS NULL OR propensity IS NULL OR size(top_items) = 0").count());
+    assertTrue(manifest.path("published").asBoolean());
+    assertEquals("2026-11-20", Files.readString(out.resolve("runs/LATEST")).trim());
+  }
 }

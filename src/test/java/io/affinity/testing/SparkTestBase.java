@@ -83,6 +83,11 @@ public abstract class SparkTestBase {
 
   /** Runs the command line exactly as given (no Spark needed for configuration errors). */
   public static Run capture(String... args) {
+    return capture(System.getenv(), args);
+  }
+
+  /** Runs the command line exactly as given, with {@code environment} as the process environment. */
+  public static Run capture(java.util.Map<String, String> environment, String... args) {
     PrintStream out = System.out;
     PrintStream err = System.err;
     ByteArrayOutputStream o = new ByteArrayOutputStream();
@@ -91,7 +96,7 @@ public abstract class SparkTestBase {
     try {
       System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
       System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      code = io.affinity.Main.run(args);
+      code = io.affinity.Main.run(args, environment);
     } finally {
       System.setOut(out);
       System.setErr(err);

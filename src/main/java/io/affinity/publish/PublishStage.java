@@ -1,0 +1,90 @@
+package io.affinity.publish;
+
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.collect_list;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sort_array;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.transform;
+import static org.apache.spark.sql.functions.when;
+
+import io.affinity.io.Datasets;
+import io.affinity.io.PublishedRuns;
+import io.affinity.pipeline.Stage;
+import io.affinity.pipeline.StageContext;
+import io.affinity.pipeline.StageReport;
+import java.sql.Date;
+import java.util.Map;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * Stage {@code publish}: writes {@code audience/run_date=D/} and marks the run published.
+ *
+ * <p>Audience has one row per user found in any of this date's {@code segments},
+ * {@code propensity} or {@code recommendations} (a full outer join on user_id): user_id,
+ * segment_id, segment_label, propensity (the calibrated probability), propensity_decile,
+ * top_items (item ids ordered by rank), top_items_source (the source of the user's first
+ * recommendation: als, segment_popular or popular) and run_date. A user missing from one of the
+ * three inputs has nulls in that input's columns; the manifest counts such users. The three inputs
+ * hold the same user ids (raw, or the same pseudonyms), so the join needs no id handling here.
+ *
+ * <p>Only once audience is in place is the run marked published: {@code "published": true} in the
+ * manifest and {@code runs/LATEST} moved to the date ({@link PublishedRuns#markPublished}).
+ */
+public final class PublishStage implements Stage {
+  public static final String AUDIENCE = "audience";
+
+  @Override
+  public String name() {
+    return "publish";
+  }
+
+  @Override
+  public StageReport run(StageContext ctx) {
+    Datasets ds = ctx.datasets();
+    Dataset<Row> segments = ds.read("segments", "segment")
+        .select(col("user_id"), col("segment_id"), col("segment_label"), lit(true).as("_in_segments"));
+    Dataset<Row> propensity = ds.read("propensity", "propensity")
+        .select(col("user_id"), col("probability").as("propensity"), col("decile").as("propensity_decile"),
+            lit(true).as("_in_propensity"));
+    Dataset<Row> recommendations = ds.read("recommendations", "recommend");
+    // Items in rank order: sort the (rank, item, source) structs, then keep the item ids.
+    Dataset<Row> top = recommendations
+        .groupBy("user_id")
+        .agg(sort_array(collect_list(struct(col("rank"), col("item_id"), col("source")))).as("_ranked"))
+        .select(col("user_id"),
+            transform(col("_ranked"), r -> r.getField("item_id")).as("top_items"),
+            col("_ranked").getItem(0).getField("source").as("top_items_source"),
+            lit(true).as("_in_recommendations"));
+
+    ctx.spark().sparkContext().setJobDescription("publish: audience");
+    Dataset<Row> joined = segments.join(propensity, new String[] {"user_id"}, "full_outer")
+        .join(top, new String[] {"user_id"}, "full_outer");
+    Dataset<Row> audience = joined.select(
+        col("user_id"), col("segment_id"), col("segment_label"), col("propensity"), col("propensity_decile"),
+        col("top_items"), col("top_items_source"), lit(Date.valueOf(ctx.runDate())).as("run_date"));
+    ds.write(audience, AUDIENCE);
+
+    ctx.spark().sparkContext().setJobDescription("publish: audience counts");
+    Row c = joined.agg(count(lit(1)), missing("_in_segments"), missing("_in_propensity"), missing("_in_recommendations"))
+        .first();
+    StageReport report = new StageReport();
+    Map<String, Object> rows = report.section("rows");
+    rows.put(AUDIENCE, ds.read(AUDIENCE, name()).count());
+    rows.put("users_without_segment", c.getLong(1));
+    rows.put("users_without_propensity", c.getLong(2));
+    rows.put("users_without_recommendations", c.getLong(3));
+    report.put("user_ids", ds.userIds());
+    report.put("latest", PublishedRuns.markPublished(ds).toString());
+    return report;
+  }
+
+  private static Column missing(String flag) {
+    return coalesce(sum(when(col(flag).isNull(), 1L).otherwise(0L)), lit(0L));
+  }
+}

@@ -1,0 +1,434 @@
+package io.affinity.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.affinity.sample.SampleGenerator;
+import io.affinity.testing.SparkTestBase;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.layout.PatternLayout;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Nightly operations end to end on a small generated shop (200 users): a rerun of a date gives the
+ * same rows in every output, a run of another date leaves a date's files untouched, a model that got
+ * worse than the last published run stops with exit code 4 and writes nothing of its stage, a run
+ * killed with SIGKILL and rerun ends with the outputs of an uninterrupted run, and pseudonymized
+ * ids are the HMAC of the raw ids with the key appearing nowhere (log capture, manifest, every output
+ * file). The tests run in order and share
+ * one output root.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class NightlyRunsIT extends SparkTestBase {
+  private static final LocalDate D = LocalDate.of(2026, 11, 20);
+  private static final String KEY = "nightly-runs-it-secret-Zq8";
+
+  @TempDir
+  static Path tmp;
+  private static Path conf;
+  private static Path root;
+  /** Rows of every dataset of D after the first run: what every later run of D must reproduce. */
+  private static Map<String, List<Values>> first;
+
+  @BeforeAll
+  static void generate() throws IOException {
+    Path data = tmp.resolve("data");
+    SampleGenerator.generate(new SampleGenerator.Options(data, 200, 60, 6, 90, D, 0, 42, false));
+    root = tmp.resolve("out");
+    conf = tmp.resolve("nightly.conf");
+    // Small and fast: one ALS fit, one KMeans fit per k, one logistic regression.
+    Files.writeString(conf, String.join("\n",
+        "affinity {",
+        "  input {",
+        "    events.path = \"" + data.resolve(SampleGenerator.EVENTS_FILE) + "\"",
+        "    items { path = \"" + data.resolve(SampleGenerator.ITEMS_FILE) + "\", columns { category = category, price = price } }",
+        "  }",
+        "  spark.shuffle-partitions = 2",
+        "  recommend { search = fixed, params { rank = 8, reg-param = 0.1, alpha = 10.0, max-iter = 5 },",
+        "    num-blocks = 2, validation-days = 21 }",
+        "  segment { k { min = 3, max = 4 }, restarts = 1 }",
+        "  propensity { grid { reg-param = [0.01], elastic-net = [0.0] }, min-class-users = 5 }",
+        "}"));
+  }
+
+  private static String[] args(LocalDate date, String... extra) {
+    List<String> a = new ArrayList<>(List.of("all", "--config", conf.toString(), "--run-date", date.toString(),
+        "-Daffinity.output.root=" + root));
+    a.addAll(List.of(extra));
+    return a.toArray(new String[0]);
+  }
+
+  private static JsonNode manifest(Path outRoot, LocalDate date) throws IOException {
+    return new ObjectMapper().readTree(outRoot.resolve("runs/run_date=" + date + "/manifest.json").toFile());
+  }
+
+  /**
+   * The Parquet datasets of the date, by name. Saved models are left out: their metadata holds the
+   * save time and random stage uids, and their coefficients are covered by the scores they produce.
+   */
+  private static Map<String, Path> datasets(Path outRoot, LocalDate date) throws IOException {
+    Map<String, Path> dirs = new TreeMap<>();
+    String partition = "/run_date=" + date;
+    try (Stream<Path> files = Files.walk(outRoot)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        String rel = outRoot.relativize(f.getParent()).toString();
+        if (f.toString().endsWith(".parquet") && rel.endsWith(partition) && !rel.startsWith("_") && !rel.contains("/_")
+            && !rel.startsWith("models/")) {
+          dirs.put(rel.substring(0, rel.length() - partition.length()), f.getParent());
+        }
+      }
+    }
+    return dirs;
+  }
+
+  /** Every row of every dataset of the date, in a canonical order, per dataset. */
+  private static Map<String, List<Values>> rows(Path outRoot, LocalDate date) throws IOException {
+    Map<String, List<Values>> out = new TreeMap<>();
+    for (Map.Entry<String, Path> e : datasets(outRoot, date).entrySet()) {
+      List<Values> rows = new ArrayList<>();
+      for (Row r : spark.read().parquet(e.getValue().toString()).collectAsList()) {
+        rows.add(Values.of(r));
+      }
+      rows.sort(null);
+      out.put(e.getKey(), rows);
+    }
+    return out;
+  }
+
+  /**
+   * A row split into its exact part (ids, ranks, labels, dates, item lists, as text) and its
+   * floating-point numbers. MLlib merges partial sums in the order tasks finish (treeAggregate,
+   * reduceByKey), so fitted coefficients, and the scores computed from them, can differ in the last
+   * bits from one run to the next; everything else must be equal to the letter.
+   */
+  record Values(String exact, List<Double> numbers) implements Comparable<Values> {
+    static Values of(Object row) {
+      StringBuilder exact = new StringBuilder();
+      List<Double> numbers = new ArrayList<>();
+      flatten(row, exact, numbers);
+      return new Values(exact.toString(), numbers);
+    }
+
+    private static void flatten(Object v, StringBuilder exact, List<Double> numbers) {
+      if (v instanceof Row r) {
+        exact.append('[');
+        for (int i = 0; i < r.size(); i++) {
+          flatten(r.get(i), exact, numbers);
+          exact.append(',');
+        }
+        exact.append(']');
+      } else if (v instanceof scala.collection.Iterable<?> seq) {
+        exact.append('(');
+        seq.foreach(x -> {
+          flatten(x, exact, numbers);
+          exact.append(',');
+          return null;
+        });
+        exact.append(')');
+      } else if (v instanceof Double || v instanceof Float) {
+        numbers.add(((Number) v).doubleValue());
+        exact.append('#');
+      } else {
+        exact.append(v);
+      }
+    }
+
+    @Override
+    public int compareTo(Values o) {
+      int c = exact.compareTo(o.exact);
+      for (int i = 0; c == 0 && i < Math.min(numbers.size(), o.numbers.size()); i++) {
+        c = Double.compare(round(numbers.get(i)), round(o.numbers.get(i)));
+      }
+      return c;
+    }
+
+    private static double round(double x) {
+      return Double.isFinite(x) && x != 0 ? new java.math.BigDecimal(x).round(new java.math.MathContext(8)).doubleValue() : x;
+    }
+
+    boolean matches(Values o) {
+      if (!exact.equals(o.exact) || numbers.size() != o.numbers.size()) {
+        return false;
+      }
+      for (int i = 0; i < numbers.size(); i++) {
+        double a = numbers.get(i);
+        double b = o.numbers.get(i);
+        if (!(a == b || Math.abs(a - b) <= 1e-9 * Math.max(1.0, Math.max(Math.abs(a), Math.abs(b))))) {
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** Every file of the date's partitions (hidden checksum files included) with a digest of its bytes. */
+  private static Map<String, String> files(LocalDate date) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    try (Stream<Path> files = Files.walk(root)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        String rel = root.relativize(f).toString();
+        if (Files.isRegularFile(f) && rel.contains("run_date=" + date + "/") && !rel.startsWith("_")) {
+          out.put(rel, HexFormat.of().formatHex(sha.digest(Files.readAllBytes(f))));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static void assertSameRows(Map<String, List<Values>> expected, Map<String, List<Values>> actual) {
+    assertEquals(expected.keySet(), actual.keySet(), "the same datasets");
+    for (String name : expected.keySet()) {
+      List<Values> e = expected.get(name);
+      List<Values> a = actual.get(name);
+      assertEquals(e.size(), a.size(), "rows of " + name);
+      for (int i = 0; i < e.size(); i++) {
+        assertTrue(e.get(i).matches(a.get(i)), name + ": expected " + e.get(i) + " but was " + a.get(i));
+      }
+    }
+  }
+
+  @Test
+  @Order(1)
+  void rerunningADateGivesTheSameRowsInEveryOutput() throws IOException {
+    Run r = cli(args(D));
+    assertEquals(0, r.exitCode(), r.stderr());
+    first = rows(root, D);
+    for (String ds : List.of("clean/events", "features/users", "segments", "propensity", "recommendations", "audience")) {
+      assertTrue(first.containsKey(ds) && !first.get(ds).isEmpty(), ds + " written: " + first.keySet());
+    }
+    long users = spark.read().parquet(root.resolve("features/users/run_date=" + D).toString()).count();
+    assertEquals(users, first.get("audience").size(), "one audience row per user");
+    assertEquals(D.toString(), Files.readString(root.resolve("runs/LATEST")).trim());
+    assertTrue(manifest(root, D).path("published").asBoolean());
+    assertEquals("no previous published run",
+        manifest(root, D).path("stages").path("recommend").path("gate_vs_published").path("reason").asText());
+
+    Run again = cli(args(D));
+    assertEquals(0, again.exitCode(), again.stderr());
+    assertSameRows(first, rows(root, D));
+  }
+
+  @Test
+  @Order(2)
+  void runningAnotherDateLeavesTheFirstDateByteIdentical() throws Exception {
+    Map<String, String> before = files(D);
+    assertTrue(before.size() > 20, "files of " + D + ": " + before.size());
+    Run r = cli(args(D.plusDays(1)));
+    assertEquals(0, r.exitCode(), r.stderr());
+    assertEquals(before, files(D));
+    assertEquals(D.plusDays(1).toString(), Files.readString(root.resolve("runs/LATEST")).trim());
+    JsonNode gate = manifest(root, D.plusDays(1)).path("stages").path("propensity").path("gate_vs_published");
+    assertEquals(D.toString(), gate.path("previous_run_date").asText());
+    assertTrue(gate.path("passed").asBoolean(), gate.toString());
+  }
+
+  @Test
+  @Order(3)
+  void aModelWorseThanTheLastPublishedRunStopsWithExitFourAndWritesNothingOfItsStage() throws Exception {
+    LocalDate bad = D.plusDays(2);
+    LocalDate published = D.plusDays(1);
+    Map<String, String> publishedFiles = files(published);
+    // Regularisation so strong that every factor is ~0: the ranking is arbitrary, NDCG collapses.
+    Run r = cli(args(bad, "-Daffinity.recommend.params.reg-param=1000000", "-Daffinity.recommend.params.rank=1",
+        "-Daffinity.gates.recommend.max-ndcg-drop=0.0"));
+    assertEquals(4, r.exitCode(), r.stderr());
+    assertTrue(r.stderr().contains("ndcg_at_10 dropped from") && r.stderr().contains("published run of " + published),
+        r.stderr());
+    for (String ds : List.of("recommendations", "similar_items", "models/recommend", "audience")) {
+      assertFalse(Files.exists(root.resolve(ds).resolve("run_date=" + bad)), ds + " of " + bad + " must not exist");
+    }
+    assertTrue(Files.exists(root.resolve("segments/run_date=" + bad + "/_SUCCESS")), "earlier stages did run");
+    assertEquals(publishedFiles, files(published));
+    JsonNode doc = manifest(root, bad);
+    JsonNode gate = doc.path("stages").path("recommend").path("gate_vs_published");
+    assertEquals("failed", doc.path("stages").path("recommend").path("status").asText());
+    assertFalse(gate.path("passed").asBoolean());
+    assertEquals("ndcg_at_10", gate.path("metric").asText());
+    assertEquals(published.toString(), gate.path("previous_run_date").asText());
+    assertTrue(gate.path("current").asDouble() < gate.path("previous").asDouble(), gate.toString());
+    assertEquals(0.0, gate.path("tolerance").asDouble());
+    assertTrue(gate.path("reason").asText().contains("dropped from"), gate.toString());
+    assertFalse(doc.path("published").asBoolean());
+    assertEquals(published.toString(), Files.readString(root.resolve("runs/LATEST")).trim());
+  }
+
+  /** java with this JVM's classpath and Spark's module flags (the pom's spark.jvm.flags, which surefire passes to this JVM). */
+  private static ProcessBuilder childJvm(Path log, String... mainArgs) {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx1g");
+    for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (a.startsWith("--add-") || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions") || a.startsWith("-Djdk.reflect")
+          || a.startsWith("-Dio.netty")) {
+        cmd.add(a);
+      }
+    }
+    cmd.add("-Dspark.ui.enabled=false");
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("io.affinity.Main");
+    cmd.addAll(List.of(mainArgs));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+  }
+
+  /** The stage the child's run of the date has reached: the first entry "running" since {@code since}. */
+  private static String runningStage(LocalDate date, Instant since) {
+    try {
+      JsonNode stages = manifest(root, date).path("stages");
+      for (var it = stages.fields(); it.hasNext(); ) {
+        var e = it.next();
+        if (e.getValue().path("status").asText().equals("running")
+            && Instant.parse(e.getValue().path("started_at").asText()).isAfter(since)) {
+          return e.getKey();
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // the manifest is being replaced this instant; look again
+    }
+    return null;
+  }
+
+  @Test
+  @Order(4)
+  void aRunKilledDuringSegmentAndRerunEndsWithTheOutputsOfAnUninterruptedRun() throws Exception {
+    // A staging directory an earlier killed run of D left behind, and one of a job for another date.
+    Path stale = Files.createDirectories(root.resolve("segments/_staging/run_date=" + D + "-killed"));
+    Files.writeString(stale.resolve("part-00000.parquet"), "half written");
+    Path other = Files.createDirectories(root.resolve("segments/_staging/run_date=" + D.plusDays(9) + "-running"));
+
+    Instant start = Instant.now();
+    Process child = childJvm(tmp.resolve("killed.log"), args(D)).start();
+    String stage = null;
+    long deadline = System.currentTimeMillis() + 180_000;
+    while (stage == null || !stage.equals("segment")) {
+      assertTrue(child.isAlive(), "the child ended before segment: " + Files.readString(tmp.resolve("killed.log")));
+      assertTrue(System.currentTimeMillis() < deadline, "segment did not start in time");
+      Thread.sleep(100);
+      stage = runningStage(D, start);
+    }
+    Thread.sleep(1500); // into the stage's work
+    child.destroyForcibly(); // SIGKILL: no shutdown hooks, no cleanup
+    assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+    assertNotEquals(0, child.exitValue());
+    assertEquals("running", manifest(root, D).path("stages").path("segment").path("status").asText(),
+        "the killed run's manifest still says running");
+
+    Run rerun = cli(args(D));
+    assertEquals(0, rerun.exitCode(), rerun.stderr());
+    assertSameRows(first, rows(root, D));
+    assertEquals("succeeded", manifest(root, D).path("stages").path("segment").path("status").asText());
+    assertFalse(Files.exists(stale), "the rerun of " + D + " removed the killed run's staging directory");
+    assertTrue(Files.exists(other), "another date's staging directory is not the rerun's to remove");
+    try (Stream<Path> all = Files.walk(root)) {
+      List<String> leftovers = all.map(p -> root.relativize(p).toString())
+          .filter(p -> p.contains("_staging/run_date=" + D + "-")).toList();
+      assertEquals(List.of(), leftovers);
+    }
+  }
+
+  private static String hmac(String key, String id) throws Exception {
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(key.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+    return HexFormat.of().formatHex(mac.doFinal(id.getBytes(StandardCharsets.UTF_8))).substring(0, 32);
+  }
+
+  @Test
+  @Order(5)
+  void pseudonymizedIdsAreTheKeyedHashOfTheRawIdsAndTheKeyAppearsNowhere() throws Exception {
+    Path secretRoot = tmp.resolve("pseudonymized");
+    StringWriter logs = new StringWriter();
+    LoggerContext context = (LoggerContext) LogManager.getContext(false);
+    WriterAppender appender = WriterAppender.createAppender(PatternLayout.createDefaultLayout(), null, logs,
+        "nightly-runs-it", false, true);
+    appender.start();
+    context.getConfiguration().getRootLogger().addAppender(appender, null, null);
+    context.updateLoggers();
+    Run r;
+    try {
+      Map<String, String> env = new java.util.HashMap<>(System.getenv());
+      env.put("AFFINITY_PSEUDONYM_KEY", KEY);
+      r = capture(env, "all", "--config", conf.toString(), "--run-date", D.toString(),
+          "-Daffinity.output.root=" + secretRoot, "-Daffinity.publish.pseudonymize.enabled=true");
+    } finally {
+      context.getConfiguration().getRootLogger().removeAppender("nightly-runs-it");
+      context.updateLoggers();
+      appender.stop();
+    }
+    assertEquals(0, r.exitCode(), r.stderr());
+    String output = logs + r.stdout() + r.stderr();
+    assertTrue(output.contains("stage publish succeeded") && output.contains("AFFINITY_PSEUDONYM_KEY"),
+        "the log was captured, config included: " + output.length() + " chars");
+    assertFalse(output.contains(KEY), "the key is not in the log");
+    byte[] key = KEY.getBytes(StandardCharsets.UTF_8);
+    try (Stream<Path> all = Files.walk(secretRoot)) {
+      for (Path f : (Iterable<Path>) all::iterator) {
+        if (Files.isRegularFile(f)) {
+          assertEquals(-1, indexOf(Files.readAllBytes(f), key), "the key is not in " + f);
+        }
+      }
+    }
+
+    // Same input, same first run as the raw root: the rows are the raw run's with every user id hashed.
+    Map<String, List<Values>> hashed = rows(secretRoot, D);
+    for (String ds : List.of("segments", "propensity", "recommendations", "audience")) {
+      List<Values> expected = new ArrayList<>();
+      for (Row row : spark.read().parquet(root.resolve(ds + "/run_date=" + D).toString()).collectAsList()) {
+        Values v = Values.of(row);
+        String id = row.getString(row.fieldIndex("user_id"));
+        assertTrue(v.exact().startsWith("[" + id + ","));
+        expected.add(new Values("[" + hmac(KEY, id) + v.exact().substring(id.length() + 1), v.numbers()));
+      }
+      expected.sort(null);
+      assertSameRows(Map.of(ds, expected), Map.of(ds, hashed.get(ds)));
+    }
+    String userId = spark.read().parquet(root.resolve("clean/events/run_date=" + D).toString()).first().getString(0);
+    assertTrue(hashed.get("clean/events").stream().anyMatch(v -> v.exact().startsWith("[" + userId + ",")),
+        "working data keeps raw ids");
+    assertEquals("hmac-sha256 (first 32 hex chars)",
+        manifest(secretRoot, D).path("stages").path("publish").path("user_ids").asText());
+  }
+
+  private static int indexOf(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+}
