@@ -24,7 +24,7 @@ Usage: $prog [options] [--] <stage> [--run-date YYYY-MM-DD] [-Dkey=value ...]
 Options (all optional):
   --master URL            local[*] (default), local[N], spark://host:port, yarn, k8s://https://host:port
   --deploy-mode MODE      client (default) or cluster (driver runs on the cluster; not for local)
-  --driver-memory SIZE    e.g. 4g (default: Spark's, 1g)
+  --driver-memory SIZE    e.g. 4g (default: Spark's 1g; 2g without SPARK_HOME, where it is the java heap)
   --driver-cores N        cluster deploy mode only
   --executor-memory SIZE  e.g. 8g
   --executor-cores N
@@ -175,18 +175,10 @@ else
   cp_file="$here/target/local-classpath.txt"
   [[ -f "$cp_file" ]] || die "no SPARK_HOME and no $cp_file (build it: mvn -B package -DskipTests)"
   command -v java >/dev/null || die "java not found (JDK 17 needed)"
-  # spark-submit adds these for Java 17 itself; a bare java launch must pass them.
-  submit=(java "-Xmx${AFFINITY_SUBMIT_JVM_MEMORY:-${driver_memory:-2g}}"
-    -XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector
-    --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
-    --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-    --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
-    --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-    --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
-    --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
-    --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
-    --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED
-    -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true
+  # spark-submit adds the Java 17 flags itself; a bare java launch must pass them.
+  source "$here/submit-scripts/lib/spark-jvm-flags.sh"
+  submit=(java "-Xmx${driver_memory:-2g}"
+    "${SPARK_JVM_FLAGS[@]}"
     -Dlog4j2.configurationFile="$here/conf/log4j2.properties"
     -cp "$(cat "$cp_file")" org.apache.spark.deploy.SparkSubmit)
 fi
