@@ -17,7 +17,8 @@ How: BashOperator fails on any non-zero exit and Airflow retries every failure. 
 2, 3 and 4 to exit 99, which BashOperator turns into a skip (``skip_on_exit_code``), and
 ``AffinityStageOperator`` turns that skip into ``AirflowFailException`` (failed, no retry). The
 real code is printed in the task log first. Any other code (including 99 from elsewhere, mapped
-to 1) is an ordinary failure and is retried.
+to 1) is an ordinary failure and is retried. Needs Airflow 2.6 or later (``skip_on_exit_code``);
+written for Airflow 2 and 3.
 
 Backfills: one date per run (Affinity's outputs are partitioned by run date, and stages of one
 date depend on each other). ``catchup`` is off so a new deployment does not start a run for every
