@@ -81,7 +81,9 @@ public final class Datasets {
    * never touched.
    */
   public void write(Dataset<Row> data, String dataset) {
-    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
+    // The Spark UI's job list reads "<stage>: write <dataset>": Pipeline names the job group after the stage.
+    String stage = spark.sparkContext().getLocalProperty("spark.jobGroup.id");
+    spark.sparkContext().setJobDescription((stage == null ? "" : stage + ": ") + "write " + dataset + " run_date=" + runDate);
     publish(dataset, staging -> data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString()));
   }
 
