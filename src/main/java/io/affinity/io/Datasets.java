@@ -140,7 +140,9 @@ public final class Datasets {
    * never touched. The user ids of {@link #USER_KEYED} datasets are pseudonymized when that is on.
    */
   public void write(Dataset<Row> data, String dataset) {
-    spark.sparkContext().setJobDescription("write " + dataset + " run_date=" + runDate);
+    // The Spark UI's job list reads "<stage>: write <dataset>": Pipeline names the job group after the stage.
+    String stage = spark.sparkContext().getLocalProperty("spark.jobGroup.id");
+    spark.sparkContext().setJobDescription((stage == null ? "" : stage + ": ") + "write " + dataset + " run_date=" + runDate);
     Dataset<Row> out = USER_KEYED.contains(dataset) && pseudonymizer.enabled()
         ? data.withColumn("user_id", pseudonymizer.apply(data.col("user_id")))
         : data;

@@ -14,6 +14,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,13 +30,49 @@ class SamplePipelineIT extends SparkTestBase {
   @TempDir
   static Path out;
   private static JsonNode manifest;
+  /** (job group, description) of every Spark job the run started. */
+  private static final List<String[]> JOBS = new ArrayList<>();
 
   @BeforeAll
-  static void runAll() throws IOException {
+  static void runAll() throws IOException, java.util.concurrent.TimeoutException {
+    SparkListener jobs = new SparkListener() {
+      @Override
+      public void onJobStart(SparkListenerJobStart start) {
+        synchronized (JOBS) {
+          JOBS.add(new String[] {start.properties().getProperty("spark.jobGroup.id"),
+              start.properties().getProperty("spark.job.description")});
+        }
+      }
+    };
+    spark.sparkContext().addSparkListener(jobs);
     Run r = cli("all", "--config", "conf/application.conf", "-Daffinity.output.root=" + out);
     assertEquals(0, r.exitCode(), r.stderr());
     assertTrue(r.stdout().contains("manifest.json"), "prints where the manifest is: " + r.stdout());
     manifest = new ObjectMapper().readTree(out.resolve("runs/run_date=2026-11-20/manifest.json").toFile());
+    spark.sparkContext().listenerBus().waitUntilEmpty();
+    spark.sparkContext().removeSparkListener(jobs);
+  }
+
+  @Test
+  void everySparkJobIsNamedAfterItsStageForTheSparkUi() {
+    List<String> stages = new ArrayList<>();
+    manifest.path("stages").fieldNames().forEachRemaining(stages::add);
+    Map<String, Integer> jobsPerStage = new HashMap<>();
+    List<String> unnamed = new ArrayList<>();
+    synchronized (JOBS) {
+      assertTrue(JOBS.size() > stages.size(), "jobs seen: " + JOBS.size());
+      for (String[] job : JOBS) {
+        String group = job[0];
+        String description = String.valueOf(job[1]);
+        if (!stages.contains(group) || !(description.equals("affinity " + group + " run_date=2026-11-20")
+            || description.startsWith(group + ": "))) {
+          unnamed.add(group + " / " + description);
+        }
+        jobsPerStage.merge(String.valueOf(group), 1, Integer::sum);
+      }
+    }
+    assertEquals(List.of(), unnamed, "jobs whose group is not a stage or whose description does not start with it");
+    assertEquals(stages.size(), jobsPerStage.size(), "every stage ran Spark jobs: " + jobsPerStage);
   }
 
   /** (file, line, code) of each planted row, parsed from the generator's truth file. */

@@ -1,0 +1,231 @@
+package io.affinity.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.affinity.sample.SampleGenerator;
+import io.affinity.testing.OutputTree;
+import io.affinity.testing.SmallSample;
+import io.affinity.testing.SparkTestBase;
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real Spark standalone cluster on 127.0.0.1: a Master and a Worker started as their own JVMs from
+ * the project's dependency jars (target/local-classpath.txt), and the app jar submitted through
+ * {@code submit-scripts/affinity-submit.sh --master spark://...} — the wrapper users run — for the
+ * whole chain on a small generated sample ({@link SmallSample}). Every stage must succeed, executors
+ * must have run on the Worker, and the outputs must hold the rows the generated input implies. Master and Worker are always stopped.
+ */
+class StandaloneClusterIT extends SparkTestBase {
+  private static final LocalDate RUN_DATE = SmallSample.RUN_DATE;
+  private static final List<Process> DAEMONS = new ArrayList<>();
+
+  @TempDir
+  static Path tmp;
+  static Path clusterOut;
+  static SampleGenerator.Summary generated;
+  static Path workDir;
+  static Path logs;
+  static int submitExit;
+  static String submitLog;
+  static String masterUrl;
+
+  @BeforeAll
+  static void startClusterAndSubmit() throws Exception {
+    Path cpFile = Path.of("target/local-classpath.txt");
+    assertTrue(Files.isRegularFile(cpFile), "target/local-classpath.txt missing: run through mvn verify (made in prepare-package)");
+    String classpath = Files.readString(cpFile).trim();
+    logs = Files.createDirectories(tmp.resolve("logs"));
+
+    // The Worker launches executors from $SPARK_HOME/jars, so a fake Spark home links the build's jars.
+    Path sparkHome = Files.createDirectories(tmp.resolve("spark-home/jars"));
+    for (String jar : classpath.split(File.pathSeparator)) {
+      Path j = Path.of(jar);
+      Files.createSymbolicLink(sparkHome.resolve(j.getFileName()), j.toAbsolutePath());
+    }
+    workDir = Files.createDirectories(tmp.resolve("worker"));
+
+    int masterPort = freePort();
+    masterUrl = "spark://127.0.0.1:" + masterPort;
+    Path masterLog = logs.resolve("master.log");
+    Path workerLog = logs.resolve("worker.log");
+    DAEMONS.add(daemon(classpath, sparkHome.getParent(), masterLog, "org.apache.spark.deploy.master.Master",
+        "--host", "127.0.0.1", "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(freePort())));
+    waitFor(masterLog, "I have been elected leader", 60);
+    DAEMONS.add(daemon(classpath, sparkHome.getParent(), workerLog, "org.apache.spark.deploy.worker.Worker",
+        "--host", "127.0.0.1", "--port", Integer.toString(freePort()), "--webui-port", Integer.toString(freePort()),
+        "--cores", "2", "--memory", "1536m", "--work-dir", workDir.toString(), masterUrl));
+    waitFor(workerLog, "Successfully registered with master", 60);
+
+    SmallSample.Written sample = SmallSample.write(tmp, 7L);
+    Path conf = sample.conf();
+    generated = sample.summary();
+    clusterOut = tmp.resolve("cluster-out");
+
+    Path submitOut = logs.resolve("submit.log");
+    ProcessBuilder submit = new ProcessBuilder("bash", "submit-scripts/affinity-submit.sh", "--master", masterUrl,
+        "--driver-memory", "1g", "--executor-memory", "1g", "--total-executor-cores", "2", "--conf-file", conf.toString(),
+        "all", "--run-date", RUN_DATE.toString(), "-Daffinity.output.root=" + clusterOut,
+        "-Daffinity.spark.shuffle-partitions=2")
+        .redirectErrorStream(true).redirectOutput(submitOut.toFile());
+    submit.environment().remove("SPARK_HOME"); // the wrapper's no-install path: SparkSubmit from the build classpath
+    submit.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    Process p = submit.start();
+    if (!p.waitFor(420, TimeUnit.SECONDS)) {
+      p.descendants().forEach(ProcessHandle::destroyForcibly);
+      p.destroyForcibly();
+      fail("spark-submit did not finish in 420 s; log:\n" + tail(submitOut));
+    }
+    submitExit = p.exitValue();
+    submitLog = Files.readString(submitOut, StandardCharsets.UTF_8);
+  }
+
+  @AfterAll
+  static void stopCluster() {
+    for (int i = DAEMONS.size() - 1; i >= 0; i--) { // Worker first: it stops its executors
+      Process d = DAEMONS.get(i);
+      d.descendants().forEach(ProcessHandle::destroy);
+      d.destroy();
+      try {
+        if (!d.waitFor(20, TimeUnit.SECONDS)) {
+          d.descendants().forEach(ProcessHandle::destroyForcibly);
+          d.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        d.destroyForcibly();
+      }
+    }
+    DAEMONS.clear();
+  }
+
+  @Test
+  void theWrapperSubmitsToTheClusterAndEveryStageSucceeds() throws IOException {
+    assertEquals(0, submitExit, "exit code of affinity-submit.sh; log:\n" + submitLog);
+    assertTrue(submitLog.contains("affinity-submit.sh: java ") && submitLog.contains("--master " + masterUrl),
+        "the wrapper echoes the final command:\n" + submitLog.lines().findFirst().orElse(""));
+    assertTrue(submitLog.contains("affinity: all done for run_date=" + RUN_DATE), submitLog);
+    JsonNode stages = manifest().path("stages");
+    List<String> names = new ArrayList<>();
+    stages.fieldNames().forEachRemaining(names::add);
+    assertTrue(names.containsAll(List.of("ingest", "features", "segment", "propensity", "recommend")), names.toString());
+    for (String s : names) {
+      assertEquals("succeeded", stages.path(s).path("status").asText(), s + ": " + stages.path(s));
+    }
+  }
+
+  @Test
+  void executorsRanOnTheWorker() throws IOException {
+    // The Worker keeps one directory per application and executor, with the executor's stderr.
+    List<Path> executorLogs;
+    try (Stream<Path> s = Files.walk(workDir)) {
+      executorLogs = s.filter(f -> f.getFileName().toString().equals("stderr")).toList();
+    }
+    assertFalse(executorLogs.isEmpty(), "no executor ran under " + workDir);
+    boolean ranTasks = false;
+    for (Path f : executorLogs) {
+      ranTasks |= Files.readString(f, StandardCharsets.UTF_8).contains("Running task");
+    }
+    assertTrue(ranTasks, "an executor log shows tasks: " + executorLogs);
+  }
+
+  @Test
+  void outputsHoldTheRowsTheGeneratedInputImplies() throws IOException {
+    TreeMap<String, Path> written = OutputTree.datasets(clusterOut, RUN_DATE);
+    Map<String, Long> rows = new TreeMap<>();
+    for (Map.Entry<String, Path> e : written.entrySet()) {
+      rows.put(e.getKey(), spark.read().parquet(e.getValue().toString()).count());
+    }
+    JsonNode events = manifest().path("stages").path("ingest").path("sources").path("events");
+    int planted = generated.badRowsPerFile().values().stream().mapToInt(Integer::intValue).sum();
+    long users = SmallSample.USERS;
+    Map<String, Long> expected = new TreeMap<>();
+    expected.put("clean/users", users);
+    expected.put("clean/items", (long) generated.items());
+    expected.put("clean/ratings", generated.ratings());
+    expected.put("clean/events", generated.events() - events.path("duplicates").asLong());
+    expected.put("quarantine", (long) planted);
+    expected.put("features/users", users);
+    expected.put("segments", users);
+    expected.put("segment_profiles", (long) SmallSample.SEGMENTS);
+    expected.put("propensity", users);
+    expected.put("recommendations", users * 10); // affinity.recommend.top-n
+    Map<String, Long> actual = new TreeMap<>(rows);
+    actual.keySet().retainAll(expected.keySet());
+    assertEquals(expected, actual, "all datasets: " + rows);
+    assertTrue(events.path("duplicates").asLong() > 0, "the planted duplicates were removed: " + events);
+    assertTrue(rows.keySet().containsAll(List.of("features/items", "features/interactions", "similar_items",
+        "segment_centroids", "idmaps/users", "idmaps/items")), rows.keySet().toString());
+  }
+
+  private static JsonNode manifest() throws IOException {
+    return new ObjectMapper().readTree(clusterOut.resolve("runs/run_date=" + RUN_DATE + "/manifest.json").toFile());
+  }
+
+  private static Process daemon(String classpath, Path sparkHome, Path log, String mainClass, String... args)
+      throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx512m", "-cp", classpath));
+    cmd.add(mainClass);
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("SPARK_HOME", sparkHome.toString());
+    pb.environment().put("SPARK_SCALA_VERSION", "2.13");
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    pb.environment().put("SPARK_WORKER_DIR", workDir.toString());
+    return pb.start();
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static void waitFor(Path log, String line, int seconds) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains(line)) {
+        return;
+      }
+      for (Process d : DAEMONS) {
+        if (!d.isAlive()) {
+          fail("a cluster daemon exited (" + d.exitValue() + "); " + log + ":\n" + tail(log));
+        }
+      }
+      Thread.sleep(250);
+    }
+    fail("no '" + line + "' in " + seconds + " s; " + log + ":\n" + tail(log));
+  }
+
+  private static String tail(Path log) throws IOException {
+    if (!Files.exists(log)) {
+      return "(no log)";
+    }
+    List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}
