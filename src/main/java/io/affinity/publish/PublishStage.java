@@ -16,7 +16,6 @@ import io.affinity.io.PublishedRuns;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
-import java.sql.Date;
 import java.util.Map;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -29,7 +28,7 @@ import org.apache.spark.sql.Row;
  * {@code propensity} or {@code recommendations} (a full outer join on user_id): user_id,
  * segment_id, segment_label, propensity (the calibrated probability), propensity_decile,
  * top_items (item ids ordered by rank), top_items_source (the source of the user's first
- * recommendation: als, segment_popular or popular) and run_date. A user missing from one of the
+ * recommendation: als, segment_popular or popular). A user missing from one of the
  * three inputs has nulls in that input's columns; the manifest counts such users. The three inputs
  * hold the same user ids (raw, or the same pseudonyms), so the join needs no id handling here.
  *
@@ -65,9 +64,11 @@ public final class PublishStage implements Stage {
     ctx.spark().sparkContext().setJobDescription("publish: audience");
     Dataset<Row> joined = segments.join(propensity, new String[] {"user_id"}, "full_outer")
         .join(top, new String[] {"user_id"}, "full_outer");
+    // No run_date column: like every dataset, the date is the partition directory (a data column of
+    // the same name would clash with partition discovery in Spark, DuckDB and pyarrow).
     Dataset<Row> audience = joined.select(
         col("user_id"), col("segment_id"), col("segment_label"), col("propensity"), col("propensity_decile"),
-        col("top_items"), col("top_items_source"), lit(Date.valueOf(ctx.runDate())).as("run_date"));
+        col("top_items"), col("top_items_source"));
     ds.write(audience, AUDIENCE);
 
     ctx.spark().sparkContext().setJobDescription("publish: audience counts");

@@ -78,13 +78,13 @@ class PublishStageTest extends SparkTestBase {
       actual.add(row.mkString("|"));
     }
     assertEquals(List.of(
-        "u1|1|champions|0.9|1|ArraySeq(i3, i7, i1)|als|2026-11-20",
-        "u2|2|loyal|0.2|2|ArraySeq(i9, i8)|segment_popular|2026-11-20",
-        "u3|1|champions|null|null|null|null|2026-11-20",
-        "u4|null|null|0.5|1|null|null|2026-11-20",
-        "u5|null|null|null|null|ArraySeq(i2)|popular|2026-11-20"), actual);
+        "u1|1|champions|0.9|1|ArraySeq(i3, i7, i1)|als",
+        "u2|2|loyal|0.2|2|ArraySeq(i9, i8)|segment_popular",
+        "u3|1|champions|null|null|null|null",
+        "u4|null|null|0.5|1|null|null",
+        "u5|null|null|null|null|ArraySeq(i2)|popular"), actual);
     assertEquals(List.of("user_id", "segment_id", "segment_label", "propensity", "propensity_decile", "top_items",
-        "top_items_source", "run_date"),
+        "top_items_source"),
         Arrays.asList(spark.read().parquet(root.resolve("audience/run_date=" + DATE).toString()).columns()));
 
     Datasets ds = new Datasets(spark, root.toString(), DATE);
