@@ -73,6 +73,11 @@ public final class Datasets {
     return pseudonymizer.describe();
   }
 
+  /** The session this layout reads and writes with. */
+  public SparkSession spark() {
+    return spark;
+  }
+
   public String root() {
     return root;
   }

@@ -37,6 +37,9 @@ public final class RunReport {
 
   private static final String PROFILES = "segment_profiles";
 
+  /** The Spark job group of the report's reads (it is not a stage, it runs after them). */
+  public static final String GROUP = "report";
+
   private RunReport() {}
 
   /** The report's path for the run date of {@code datasets}. */
@@ -83,6 +86,9 @@ public final class RunReport {
       return List.of();
     }
     List<Map<String, Object>> rows = new ArrayList<>();
+    // Runs after the stages: its own job group, so the Spark UI does not show nameless jobs.
+    org.apache.spark.SparkContext sc = datasets.spark().sparkContext();
+    sc.setJobGroup(GROUP, GROUP + ": read " + PROFILES + " run_date=" + datasets.runDate(), false);
     try {
       datasets.readIfPresent(PROFILES).ifPresent(df -> {
         for (Row r : df.limit(MAX_PROFILE_ROWS).collectAsList()) {
@@ -98,6 +104,8 @@ public final class RunReport {
       // The page still shows the segment sizes from the manifest.
       LOG.warn("run report: {} not readable, profiles left out: {}", PROFILES, e.toString());
       return List.of();
+    } finally {
+      sc.clearJobGroup();
     }
     return rows;
   }

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.affinity.report.RunReport;
+import io.affinity.testing.SampleRun;
 import io.affinity.testing.SparkTestBase;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,12 +16,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.scheduler.SparkListener;
-import org.apache.spark.scheduler.SparkListenerJobStart;
 import org.apache.spark.sql.Row;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * README command 1 end to end: the whole chain on data-samples/ with conf/application.conf, then
@@ -27,30 +26,18 @@ import org.junit.jupiter.api.io.TempDir;
  * quarantine with the expected reason and nothing else is, and that row accounting adds up.
  */
 class SamplePipelineIT extends SparkTestBase {
-  @TempDir
   static Path out;
   private static JsonNode manifest;
   /** (job group, description) of every Spark job the run started. */
-  private static final List<String[]> JOBS = new ArrayList<>();
+  private static List<String[]> jobs;
 
   @BeforeAll
-  static void runAll() throws IOException, java.util.concurrent.TimeoutException {
-    SparkListener jobs = new SparkListener() {
-      @Override
-      public void onJobStart(SparkListenerJobStart start) {
-        synchronized (JOBS) {
-          JOBS.add(new String[] {start.properties().getProperty("spark.jobGroup.id"),
-              start.properties().getProperty("spark.job.description")});
-        }
-      }
-    };
-    spark.sparkContext().addSparkListener(jobs);
-    Run r = cli("all", "--config", "conf/application.conf", "-Daffinity.output.root=" + out);
-    assertEquals(0, r.exitCode(), r.stderr());
-    assertTrue(r.stdout().contains("manifest.json"), "prints where the manifest is: " + r.stdout());
+  static void runAll() throws IOException {
+    SampleRun.Result run = SampleRun.get(spark);
+    out = run.out();
+    jobs = run.jobs();
+    assertTrue(run.run().stdout().contains("manifest.json"), "prints where the manifest is: " + run.run().stdout());
     manifest = new ObjectMapper().readTree(out.resolve("runs/run_date=2026-11-20/manifest.json").toFile());
-    spark.sparkContext().listenerBus().waitUntilEmpty();
-    spark.sparkContext().removeSparkListener(jobs);
   }
 
   @Test
@@ -59,19 +46,19 @@ class SamplePipelineIT extends SparkTestBase {
     manifest.path("stages").fieldNames().forEachRemaining(stages::add);
     Map<String, Integer> jobsPerStage = new HashMap<>();
     List<String> unnamed = new ArrayList<>();
-    synchronized (JOBS) {
-      assertTrue(JOBS.size() > stages.size(), "jobs seen: " + JOBS.size());
-      for (String[] job : JOBS) {
-        String group = job[0];
-        String description = String.valueOf(job[1]);
-        if (!stages.contains(group) || !(description.equals("affinity " + group + " run_date=2026-11-20")
-            || description.startsWith(group + ": "))) {
-          unnamed.add(group + " / " + description);
-        }
-        jobsPerStage.merge(String.valueOf(group), 1, Integer::sum);
+    assertTrue(jobs.size() > stages.size(), "jobs seen: " + jobs.size());
+    for (String[] job : jobs) {
+      String group = job[0];
+      String description = String.valueOf(job[1]);
+      boolean known = stages.contains(group) || RunReport.GROUP.equals(group);
+      if (!known || !(description.equals("affinity " + group + " run_date=2026-11-20")
+          || description.startsWith(group + ": "))) {
+        unnamed.add(group + " / " + description);
       }
+      jobsPerStage.merge(String.valueOf(group), 1, Integer::sum);
     }
     assertEquals(List.of(), unnamed, "jobs whose group is not a stage or whose description does not start with it");
+    jobsPerStage.remove(RunReport.GROUP);
     assertEquals(stages.size(), jobsPerStage.size(), "every stage ran Spark jobs: " + jobsPerStage);
   }
 

@@ -12,6 +12,7 @@ import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
+import io.affinity.testing.SampleRun;
 import io.affinity.testing.SparkTestBase;
 import java.awt.image.BufferedImage;
 import java.io.File;
@@ -45,7 +46,7 @@ class ReportRenderIT extends SparkTestBase {
   private static final String CHROMIUM = "/usr/bin/chromium";
   private static final String DATE = "2026-11-20";
 
-  @TempDir
+  /** The shared sample run's output root: read only here (the gate test works on a copy). */
   static Path out;
   @TempDir
   static Path browser;
@@ -60,8 +61,9 @@ class ReportRenderIT extends SparkTestBase {
       fail("headless Chromium is needed and could not be installed (submit-scripts/ensure-chromium.sh): "
           + Files.readString(browser.resolve("ensure-chromium.log")));
     }
-    Run r = cli("all", "--config", "conf/application.conf", "-Daffinity.output.root=" + out);
-    assertEquals(0, r.exitCode(), r.stderr());
+    SampleRun.Result sample = SampleRun.get(spark);
+    Run r = sample.run();
+    out = sample.out();
     report = out.resolve("runs/run_date=" + DATE + "/report.html");
     List<String> lines = r.stdout().strip().lines().toList();
     assertEquals("  report:   " + report, lines.get(lines.size() - 1), "the last line printed is where the report is");
@@ -106,8 +108,11 @@ class ReportRenderIT extends SparkTestBase {
 
   @Test
   @Order(2)
-  void aFailedGateRunHasAReportThatSaysWhy() throws IOException, InterruptedException {
-    Run r = cli("propensity", "--config", "conf/application.conf", "-Daffinity.output.root=" + out,
+  void aFailedGateRunHasAReportThatSaysWhy(@TempDir Path copy) throws IOException, InterruptedException {
+    // The sample run is shared with other classes: rerun the stage on a copy of its outputs.
+    Path root = SampleRun.copyTo(SampleRun.get(spark), copy);
+    Path report = root.resolve("runs/run_date=" + DATE + "/report.html");
+    Run r = cli("propensity", "--config", "conf/application.conf", "-Daffinity.output.root=" + root,
         "-Daffinity.propensity.gate.min-auc-roc=0.999");
     assertEquals(4, r.exitCode(), "the stage's own exit code, not masked by the report: " + r.stderr());
     List<String> lines = r.stderr().strip().lines().toList();
