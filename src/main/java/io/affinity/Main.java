@@ -123,8 +123,28 @@ public final class Main {
         System.err.println(reportLine(datasets));
       }
       if (ownSession && spark != null) {
+        removeCheckpoints(spark);
         spark.stop();
       }
+    }
+  }
+
+  /**
+   * Removes this application's checkpoint directory (ALS lineage cuts, propensity scratch): Spark
+   * names it {@code <checkpoint-dir>/<uuid>} per SparkContext and never deletes it, so without this
+   * every night would leave its checkpoints behind. Only for a session this run created: a shared
+   * session (tests, notebooks) may still need them.
+   */
+  static void removeCheckpoints(SparkSession spark) {
+    scala.Option<String> dir = spark.sparkContext().getCheckpointDir();
+    if (dir.isEmpty()) {
+      return;
+    }
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir.get());
+    try {
+      p.getFileSystem(spark.sparkContext().hadoopConfiguration()).delete(p, true);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("checkpoint directory {} not removed: {}", p, e.toString());
     }
   }
 

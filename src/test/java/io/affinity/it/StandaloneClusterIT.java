@@ -132,6 +132,11 @@ class StandaloneClusterIT extends SparkTestBase {
     for (String s : names) {
       assertEquals("succeeded", stages.path(s).path("status").asText(), s + ": " + stages.path(s));
     }
+    // ALS checkpoints went to <root>/_checkpoints/<uuid>; the run removes its own when it ends.
+    Path checkpoints = clusterOut.resolve("_checkpoints");
+    try (java.util.stream.Stream<Path> left = Files.exists(checkpoints) ? Files.list(checkpoints) : java.util.stream.Stream.empty()) {
+      assertEquals(List.of(), left.toList(), "checkpoint directories left behind");
+    }
   }
 
   @Test
