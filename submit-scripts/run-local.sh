@@ -32,18 +32,9 @@ has_config=0
 for a in "${args[@]}"; do [[ "$a" == --config || "$a" == --config=* ]] && has_config=1; done
 [[ $has_config == 1 ]] || args+=(--config conf/application.conf)
 
-flags=(-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector
-  --add-opens=java.base/java.lang=ALL-UNNAMED --add-opens=java.base/java.lang.invoke=ALL-UNNAMED
-  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
-  --add-opens=java.base/java.net=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
-  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.util.concurrent=ALL-UNNAMED
-  --add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED --add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
-  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/sun.nio.cs=ALL-UNNAMED
-  --add-opens=java.base/sun.security.action=ALL-UNNAMED --add-opens=java.base/sun.util.calendar=ALL-UNNAMED
-  --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED
-  -Djdk.reflect.useDirectMethodHandle=false -Dio.netty.tryReflectionSetAccessible=true)
+source "$here/submit-scripts/spark-jvm-flags.sh"
 
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
-exec java "-Xmx${AFFINITY_DRIVER_MEMORY:-4g}" "${flags[@]}" \
+exec java "-Xmx${AFFINITY_DRIVER_MEMORY:-4g}" "${spark_jvm_flags[@]}" \
   -Dlog4j2.configurationFile="$here/conf/log4j2.properties" \
   -cp "target/classes:$(cat "$cp_file")" io.affinity.Main "${args[@]}"
