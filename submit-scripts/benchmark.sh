@@ -65,7 +65,6 @@ fi
 cp_file=target/local-classpath.txt
 [[ -f "$cp_file" && -d target/classes && -d target/test-classes ]] \
   || die "no build in target/ (needs target/classes, target/test-classes, $cp_file): run mvn package -DskipTests"
-classpath="target/test-classes:target/classes:$(cat "$cp_file")"
 source "$here/submit-scripts/spark-jvm-flags.sh"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 # shellcheck disable=SC2206
@@ -75,7 +74,7 @@ data="$data_root/events-$events-seed-$seed"
 if [[ ! -f "$data/_COMPLETE" ]]; then
   echo "benchmark.sh: generating $events_arg events ($users users, $items items) into $data" >&2
   rm -rf "$data.tmp"
-  java -cp target/classes io.affinity.sample.SampleGenerator --out "$data.tmp" --users "$users" --items "$items" \
+  java -cp "$here/target/classes" io.affinity.sample.SampleGenerator --out "$data.tmp" --users "$users" --items "$items" \
     --ratings 0 --seed "$seed" >&2
   rm -rf "$data" && mv "$data.tmp" "$data" && touch "$data/_COMPLETE"
 else
@@ -87,6 +86,9 @@ label="$events_arg"
 [[ -n "$out" ]] || out="bench-results/$label-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
+# A snapshot of the build, so that a rebuild while the benchmark runs cannot pull classes from under it.
+rm -rf "$out/build" && mkdir -p "$out/build" && cp -r target/classes target/test-classes "$out/build/"
+classpath="$out/build/test-classes:$out/build/classes:$(cat "$cp_file")"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "command: $0 --events $events_arg --runs $runs --driver-memory $memory$([[ $skip_baseline == 1 ]] && echo ' --skip-baseline')"
