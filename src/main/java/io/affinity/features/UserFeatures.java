@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.greatest;
 import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
@@ -98,40 +99,28 @@ public final class UserFeatures {
     Column isReturn = col("event_type").equalTo(types.returned());
     Column isView = col("event_type").equalTo(types.view());
 
-    // Counts of distinct values come from pre-aggregations rather than countDistinct: several
-    // countDistinct in one aggregation make Spark expand every event once per distinct column
-    // (5x the rows through the shuffle); a group-by per key shrinks the data map-side instead.
     Dataset<Row> userEvents = events.groupBy("user_id").agg(
         max("event_time").as("last_event_time"),
         min("event_time").as("first_event_time"),
         max(when(isPurchase, col("event_time"))).as("last_purchase_time"),
         count(lit(1)).as("events"),
+        countDistinct(to_date(col("event_time"))).as("active_days"),
         sum(when(isPurchase, 1).otherwise(0)).as("purchases"),
+        countDistinct(when(isPurchase, coalesce(col("session_id"), to_date(col("event_time")).cast("string")))).as("orders"),
         sum(when(isReturn, 1).otherwise(0)).as("returns"),
         sum(when(isView, 1).otherwise(0)).as("views"),
-        coalesce(sum(when(isPurchase, col("value"))), lit(0.0)).minus(coalesce(sum(when(isReturn, col("value"))), lit(0.0))).as("monetary"));
-    Dataset<Row> activeDays = events.groupBy(col("user_id"), to_date(col("event_time")).as("day")).agg(count(lit(1)))
-        .groupBy("user_id").agg(count(lit(1)).as("active_days"));
-    // An order is a purchase session; without a session id, the purchase's day.
-    Dataset<Row> orders = events.filter(isPurchase)
-        .groupBy(col("user_id"), coalesce(col("session_id"), to_date(col("event_time")).cast("string")).as("order"))
-        .agg(count(lit(1)))
-        .groupBy("user_id").agg(count(lit(1)).as("orders"));
-    // Per (user, item): distinct items and categories (an item has one category), and conversion,
-    // which is counted over items, not events: of the items a user viewed, the share bought.
-    Dataset<Row> perItem = events.groupBy("user_id", "item_id").agg(
-            max("category_").as("category_"),
+        coalesce(sum(when(isPurchase, col("value"))), lit(0.0)).minus(coalesce(sum(when(isReturn, col("value"))), lit(0.0))).as("monetary"),
+        countDistinct("item_id").as("distinct_items"),
+        countDistinct("category_").as("distinct_categories"));
+    // Conversion is counted over items, not events: of the items a user viewed, the share bought.
+    Dataset<Row> conversion = events.groupBy("user_id", "item_id").agg(
             max(when(isPurchase, true).otherwise(false)).as("purchased"),
-            max(when(isView, true).otherwise(false)).as("viewed"));
-    Dataset<Row> conversion = perItem.groupBy("user_id").agg(
-            count(lit(1)).as("distinct_items"),
+            max(when(isView, true).otherwise(false)).as("viewed"))
+        .groupBy("user_id").agg(
             sum(when(col("viewed"), 1).otherwise(0)).as("viewed_items"),
-            sum(when(col("viewed").and(col("purchased")), 1).otherwise(0)).as("converted_items"))
-        .join(perItem.filter(col("category_").isNotNull()).groupBy("user_id", "category_").agg(count(lit(1)))
-            .groupBy("user_id").agg(count(lit(1)).as("distinct_categories")), Seq.of("user_id"), "left");
+            sum(when(col("viewed").and(col("purchased")), 1).otherwise(0)).as("converted_items"));
 
-    Dataset<Row> u = userEvents.join(conversion, "user_id").join(activeDays, "user_id")
-        .join(orders, Seq.of("user_id"), "left");
+    Dataset<Row> u = userEvents.join(conversion, "user_id");
     if (ratings.isPresent()) {
       Dataset<Row> userRatings = ratingsBefore(ratings.get(), asOf).groupBy("user_id").agg(
           avg("rating").as("avg_rating_given"), count(lit(1)).as("ratings_given"), min("event_time").as("first_rating_time"));
