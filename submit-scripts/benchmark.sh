@@ -55,6 +55,9 @@ events=$(( n * mult ))
 # the users (popularity is skewed inside it: a few items take most of the events).
 users=$(( events / 48 )); (( users >= 20 )) || users=20
 items=$(( users / 10 )); (( items >= 50 )) || items=50
+# Shuffle partitions sized to the data, the same on both sides: ~125k events each (8 at 1M events,
+# the configured default; 160 at 20M), at least 2. AQE coalesces the small ones.
+partitions=$(( events / 125000 )); (( partitions >= 2 )) || partitions=2; (( partitions <= 2000 )) || partitions=2000
 
 cd "$here"
 command -v java >/dev/null || die "java not found (JDK 17 needed)"
@@ -92,7 +95,7 @@ classpath="$out/build/test-classes:$out/build/classes:$(cat "$cp_file")"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "command: $0 --events $events_arg --runs $runs --driver-memory $memory$([[ $skip_baseline == 1 ]] && echo ' --skip-baseline')"
-  echo "data: $data ($users users, $items items, seed $seed)"
+  echo "data: $data ($users users, $items items, seed $seed); shuffle partitions $partitions"
   echo "nproc: $(nproc)"
   echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
   echo "java: $(java -version 2>&1 | head -1)"
@@ -103,7 +106,8 @@ cat "$out/machine.txt" >&2
 inputs=(--config conf/benchmark.conf
   "-Daffinity.input.events.path=$data/events.csv"
   "-Daffinity.input.users.path=$data/users.csv"
-  "-Daffinity.input.items.path=$data/items.csv")
+  "-Daffinity.input.items.path=$data/items.csv"
+  "-Daffinity.spark.shuffle-partitions=$partitions")
 jvm() { java "-Xmx$memory" "${spark_jvm_flags[@]}" "${extra_opts[@]}" \
   -Dlog4j2.configurationFile="$here/conf/log4j2.properties" -cp "$classpath" "$@"; }
 
