@@ -15,7 +15,8 @@
 #   --seed N          generator seed (default 42)
 #   --data DIR        where generated data sets are kept and reused (default ${TMPDIR:-/tmp}/affinity-bench-data)
 #
-# Environment: AFFINITY_NO_BUILD=1 skips the build (the CI smoke test sets it);
+# Environment: AFFINITY_NO_BUILD=1 skips the build (the CI smoke test sets it); AFFINITY_CLASSPATH
+# replaces target/local-classpath.txt as the dependency classpath (the smoke test passes its own);
 # AFFINITY_JAVA_OPTS adds JVM options to both sides (e.g. a JFR recording).
 # Results: DIR/results.md (the tables), results.json, results.csv; each run's manifest and logs.
 set -euo pipefail
@@ -66,8 +67,14 @@ if [[ "${AFFINITY_NO_BUILD:-0}" != 1 ]]; then
   mvn -B -q package -DskipTests >&2
 fi
 cp_file=target/local-classpath.txt
-[[ -f "$cp_file" && -d target/classes && -d target/test-classes ]] \
-  || die "no build in target/ (needs target/classes, target/test-classes, $cp_file): run mvn package -DskipTests"
+if [[ -n "${AFFINITY_CLASSPATH:-}" ]]; then
+  deps="$AFFINITY_CLASSPATH"
+else
+  [[ -f "$cp_file" ]] || die "no $cp_file (written by mvn package): run mvn package -DskipTests"
+  deps="$(cat "$cp_file")"
+fi
+[[ -d target/classes && -d target/test-classes ]] \
+  || die "no build in target/ (needs target/classes and target/test-classes): run mvn package -DskipTests"
 source "$here/submit-scripts/spark-jvm-flags.sh"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 # shellcheck disable=SC2206
@@ -91,7 +98,7 @@ mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 # A snapshot of the build, so that a rebuild while the benchmark runs cannot pull classes from under it.
 rm -rf "$out/build" && mkdir -p "$out/build" && cp -r target/classes target/test-classes "$out/build/"
-classpath="$out/build/test-classes:$out/build/classes:$(cat "$cp_file")"
+classpath="$out/build/test-classes:$out/build/classes:$deps"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "command: $0 --events $events_arg --runs $runs --driver-memory $memory$([[ $skip_baseline == 1 ]] && echo ' --skip-baseline')"

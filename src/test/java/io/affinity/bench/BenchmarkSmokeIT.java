@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * and produce a table with every stage and every step timed and every ratio computed. No timing is
  * asserted (the machine may be shared); that is what the hand-run sizes are for.
  *
- * <p>Runs {@code submit-scripts/benchmark.sh} with {@code AFFINITY_NO_BUILD=1}: it needs the build's
- * target/classes, target/test-classes and target/local-classpath.txt (written at prepare-package).
+ * <p>Runs {@code submit-scripts/benchmark.sh} with {@code AFFINITY_NO_BUILD=1} on the build's
+ * target/classes and target/test-classes, with this JVM's classpath for the dependencies.
  */
 class BenchmarkSmokeIT {
   @TempDir
@@ -35,6 +35,9 @@ class BenchmarkSmokeIT {
         .redirectErrorStream(true)
         .redirectOutput(tmp.resolve("benchmark.log").toFile());
     pb.environment().put("AFFINITY_NO_BUILD", "1");
+    // This JVM's classpath holds Spark and the app: the test may run before prepare-package has
+    // written target/local-classpath.txt.
+    pb.environment().put("AFFINITY_CLASSPATH", System.getProperty("java.class.path"));
     Process p = pb.start();
     boolean done = p.waitFor(10, TimeUnit.MINUTES);
     String log = Files.readString(tmp.resolve("benchmark.log"), StandardCharsets.UTF_8);
