@@ -56,9 +56,11 @@ events=$(( n * mult ))
 # the users (popularity is skewed inside it: a few items take most of the events).
 users=$(( events / 48 )); (( users >= 20 )) || users=20
 items=$(( users / 10 )); (( items >= 50 )) || items=50
-# Shuffle partitions sized to the data, the same on both sides: ~125k events each (8 at 1M events,
-# the configured default; 160 at 20M), at least 2. AQE coalesces the small ones.
-partitions=$(( events / 125000 )); (( partitions >= 2 )) || partitions=2; (( partitions <= 2000 )) || partitions=2000
+# Shuffle partitions sized to the data, the same on both sides: 2 to 8 below 1M events (~125k each),
+# the configured 8 up to 8M, then one per million events (20 at 20M). One per 125k events at 20M gave
+# 160 clean/events files of 2.6 MB each (a cached dataset's partitions are not coalesced by AQE).
+partitions=$(( events / 125000 )); (( partitions >= 2 )) || partitions=2; (( partitions <= 8 )) || partitions=8
+(( events / 1000000 <= partitions )) || partitions=$(( events / 1000000 ))
 
 cd "$here"
 command -v java >/dev/null || die "java not found (JDK 17 needed)"
