@@ -20,9 +20,12 @@
 # AFFINITY_JAVA_OPTS adds JVM options to both sides (e.g. a JFR recording).
 # Results: DIR/results.md (the tables), results.json, results.csv; each run's manifest and logs.
 set -euo pipefail
+# The whole script is one block, read before it runs: editing or rebuilding the file during a long
+# benchmark cannot change what is running.
+{
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "benchmark.sh: $*" >&2; exit 2; }
 
 events_arg="" runs=3 memory=8g skip_baseline=0 out="" seed=42 data_root="${TMPDIR:-/tmp}/affinity-bench-data"
@@ -149,3 +152,5 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 java -cp "$classpath" io.affinity.bench.BenchmarkReport "$out" "$label"
 echo >&2
 echo "benchmark.sh: results in $out (results.md, results.json, results.csv, machine.txt)" >&2
+exit
+}
