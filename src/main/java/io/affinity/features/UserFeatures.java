@@ -19,8 +19,6 @@ import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.apache.spark.ml.Pipeline;
-import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.feature.StringIndexer;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -177,22 +175,26 @@ public final class UserFeatures {
 
   /** Adds {@code <attr>_idx} for every text attribute: alphabetical index, missing = number of levels. */
   private static Dataset<Row> indexCategoricals(Dataset<Row> u, Dataset<Row> attrs) {
-    List<PipelineStage> indexers = new ArrayList<>();
+    List<String> in = new ArrayList<>();
+    List<String> out = new ArrayList<>();
     for (StructField f : attrs.schema().fields()) {
       if (f.dataType().equals(DataTypes.StringType) && !f.name().equals("user_id")) {
-        indexers.add(new StringIndexer().setInputCol(f.name()).setOutputCol(f.name() + "_idx")
-            .setStringOrderType("alphabetAsc").setHandleInvalid("keep"));
+        in.add(f.name());
+        out.add(f.name() + "_idx");
       }
     }
-    if (indexers.isEmpty()) {
+    if (in.isEmpty()) {
       return u;
     }
-    Dataset<Row> out = new Pipeline().setStages(indexers.toArray(new PipelineStage[0])).fit(u).transform(u);
-    for (PipelineStage s : indexers) {
-      String c = ((StringIndexer) s).getOutputCol();
-      out = out.withColumn(c, col(c).cast("int"));
+    // One indexer over all columns: its fit computes the user features once for every column
+    // (a pipeline of one indexer per column computed them once per column, on top of the write).
+    Dataset<Row> indexed = new StringIndexer().setInputCols(in.toArray(new String[0]))
+        .setOutputCols(out.toArray(new String[0]))
+        .setStringOrderType("alphabetAsc").setHandleInvalid("keep").fit(u).transform(u);
+    for (String c : out) {
+      indexed = indexed.withColumn(c, col(c).cast("int"));
     }
-    return out;
+    return indexed;
   }
 
   /** Scala Seq of join column names, for outer joins that merge the key. */

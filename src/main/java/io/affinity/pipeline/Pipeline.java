@@ -54,10 +54,12 @@ public final class Pipeline {
       entry.put("status", "running");
       entry.put("started_at", start.toString());
       manifest.update(top, stage.name(), entry);
+      HeapSampler heap = HeapSampler.start();
       try {
         StageReport report = stage.run(ctx);
         entry.put("status", "succeeded");
         entry.put("seconds", seconds(start));
+        entry.putAll(heap.peaks());
         entry.putAll(report.asMap());
         manifest.update(top, stage.name(), entry);
         LOG.info("stage {} succeeded in {} s: {}", stage.name(), entry.get("seconds"), summary(report));
@@ -65,6 +67,7 @@ public final class Pipeline {
         entry.put("status", "failed");
         entry.put("seconds", seconds(start));
         entry.put("error", e.getMessage());
+        entry.putAll(heap.peaks());
         if (e instanceof DataQualityException dq && dq.report() != null) {
           entry.putAll(dq.report().asMap());
         } else if (e instanceof ModelQualityException mq && mq.report() != null) {
@@ -74,6 +77,7 @@ public final class Pipeline {
         LOG.error("stage {} failed after {} s: {}", stage.name(), entry.get("seconds"), e.getMessage());
         throw e;
       } finally {
+        heap.close();
         spark.sparkContext().clearJobGroup();
       }
     }

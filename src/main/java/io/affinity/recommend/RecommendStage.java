@@ -97,8 +97,10 @@ public final class RecommendStage implements Stage {
     report.put("as_of", asOf.toString());
     report.put("checkpoint_dir", checkpoints);
 
+    long validationStart = System.nanoTime();
     Validation.Outcome v = Validation.run(spark, settings, types, features.halfLifeDays(), events, ratings,
         userMap, itemMap, split);
+    seconds(report, "validation_seconds", validationStart);
     report.put("split", v.split());
     report.put("search", settings.search() ? "grid" : "fixed");
     report.put("selection", v.selection());
@@ -149,8 +151,11 @@ public final class RecommendStage implements Stage {
           + (settings.implicit() ? "features/interactions has no pair with positive strength"
               : "features/ratings is empty"), report);
     }
+    seconds(report, "training_data_seconds", t0);
     spark.sparkContext().setJobDescription("recommend: final fit " + chosen);
+    long fitStart = System.nanoTime();
     ALSModel model = TrainingData.fit(settings, chosen, training);
+    seconds(report, "als_fit_seconds", fitStart);
     training.unpersist();
     ds.publish(MODEL_DATASET, dir -> model.write().save(dir.toString()));
     Map<String, Object> modelReport = report.section("model");
@@ -196,17 +201,30 @@ public final class RecommendStage implements Stage {
         : users.withColumn("segment", lit(null).cast("string"));
 
     spark.sparkContext().setJobDescription("recommend: top-" + settings.topN() + " for every user");
+    long topNStart = System.nanoTime();
     RankedRows recs = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
     ds.write(recs.rows().select("user_id", "rank", "item_id", "score", "source", "because_item_id"),
         "recommendations");
     recs.release();
+    seconds(report, "topn_seconds", topNStart);
 
     spark.sparkContext().setJobDescription("recommend: similar items");
+    long similarStart = System.nanoTime();
     RankedRows similar = SimilarItems.compute(spark, scoring, settings.similarItems(), settings.blockSize(),
         spark.sessionState().conf().numShufflePartitions());
     ds.write(similar.rows(), "similar_items");
     similar.release();
+    seconds(report, "similar_items_seconds", similarStart);
     return catalog.size();
+  }
+
+  /**
+   * Records the seconds since {@code startNanos} under {@code key} of the report's {@code timings}
+   * section (validation, final training data, ALS fit, top-N with its write, similar items), so that
+   * the step costs can be compared with plain MLlib calls (docs/BENCHMARKS.md).
+   */
+  private static void seconds(StageReport report, String key, long startNanos) {
+    report.section("timings").put(key, Math.round((System.nanoTime() - startNanos) / 1e7) / 100.0);
   }
 
   /** ALS needs a checkpoint directory or it silently ignores checkpointInterval; set one if missing. */
