@@ -327,6 +327,8 @@ class RecommendStageIT extends SparkTestBase {
     for (String d : List.of("clean", "idmaps", "features")) {
       copyTree(Path.of(root, d), Path.of(explicitRoot, d));
     }
+    // A copy of part of an Affinity output root is one too: without the marker the guard refuses it.
+    Files.createFile(Path.of(explicitRoot, io.affinity.io.OutputRoot.MARKER));
     assertEquals(0, cli("recommend", "--config", conf.toString(), "-Daffinity.output.root=" + explicitRoot,
         "-Daffinity.recommend.mode=explicit", "-Daffinity.recommend.selection-metric=rmse",
         "-Daffinity.recommend.grid.rank=[8]", "-Daffinity.recommend.grid.reg-param=[0.01,0.1]").exitCode());
