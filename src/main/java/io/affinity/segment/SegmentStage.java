@@ -132,6 +132,9 @@ public final class SegmentStage implements Stage {
    */
   record Fit(KMeansModel model, double cost, long[] sizes, Integer iterations, boolean warm, Double freshCost) {}
 
+  /** Users per partition of the KMeans input (see run). */
+  private static final long USERS_PER_PARTITION = 100_000;
+
   /** One k tried: the kept solution and its silhouette. */
   record Candidate(int k, Fit fit, double silhouette, double smallestShare) {
     int clusters() {
@@ -149,8 +152,13 @@ public final class SegmentStage implements Stage {
     // rows sit in which partition in which order. How features/users was split into files varies
     // from run to run (shuffle order); a fixed hash partitioning, sorted within, makes a rerun of
     // the same data give the same segments.
-    users = users.repartition(spark.sessionState().conf().numShufflePartitions(), col("user_id"))
-        .sortWithinPartitions("user_id");
+    // The partition count follows the data (one per 100,000 users, at most the shuffle partitions),
+    // so the same data always gets the same layout, and a small table is not spread over many tiny
+    // partitions that every KMeans iteration would visit.
+    long inputUsers = users.count();
+    int partitions = (int) Math.max(1, Math.min(spark.sessionState().conf().numShufflePartitions(),
+        (inputUsers + USERS_PER_PARTITION - 1) / USERS_PER_PARTITION));
+    users = users.repartition(partitions, col("user_id")).sortWithinPartitions("user_id");
     PreviousRun previous = PreviousRun.read(spark, ds, settings.features(), settings.logFeatures());
     StageReport report = new StageReport();
 
