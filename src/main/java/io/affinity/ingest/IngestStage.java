@@ -4,7 +4,10 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.lag;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
@@ -271,8 +274,12 @@ public final class IngestStage implements Stage {
 
   /**
    * Keeps the first occurrence (by file, then byte offset) of every key. Rows equal in every
-   * column count as exact duplicates, other repeats of the key as key duplicates. Both windows share
-   * one shuffle: the exact window's partitioning (key + rest) is satisfied by the key partitioning.
+   * column count as exact duplicates, other repeats of the key as key duplicates.
+   *
+   * <p>One window, so one shuffle and one sort: partitioned by the key and ordered by the other
+   * columns, then file and offset. Rows equal in every column are then neighbours (an exact
+   * duplicate equals the row before it), and the kept row is the one with the smallest (file,
+   * offset) of its key. Only the typed columns and the position travel through the sort.
    */
   private void dedupAndWrite(Datasets datasets, Source s, Dataset<Row> rows, Map<String, Object> counts) {
     String[] typed = s.parser().schema().fieldNames();
@@ -281,31 +288,48 @@ public final class IngestStage implements Stage {
       keyCols.add(col(k));
     }
     List<Column> allCols = new ArrayList<>();
+    List<Column> restCols = new ArrayList<>();
+    List<Column> carried = new ArrayList<>();
     for (String f : typed) {
       allCols.add(col(f));
+      carried.add(col(f));
+      if (!s.key().contains(f)) {
+        restCols.add(col(f));
+      }
     }
-    Column[] order = {col(SourceReader.FILE), col(SourceReader.OFFSET)};
-    WindowSpec byKey = Window.partitionBy(keyCols.toArray(new Column[0])).orderBy(order);
-    WindowSpec byAll = Window.partitionBy(allCols.toArray(new Column[0])).orderBy(order);
+    carried.add(col(SourceReader.FILE));
+    carried.add(col(SourceReader.OFFSET));
+    List<Column> order = new ArrayList<>(restCols);
+    order.add(col(SourceReader.FILE));
+    order.add(col(SourceReader.OFFSET));
+    WindowSpec w = Window.partitionBy(keyCols.toArray(new Column[0])).orderBy(order.toArray(new Column[0]));
+    Column position = struct(col(SourceReader.FILE), col(SourceReader.OFFSET));
+    Column first = min(position).over(w.rowsBetween(Window.unboundedPreceding(), Window.unboundedFollowing()));
+    Column keep = position.equalTo(col("_first"));
+    // With no column besides the key, every repeat of a key is an exact duplicate.
+    Column exact = restCols.isEmpty() ? not(keep)
+        : struct(restCols.toArray(new Column[0])).eqNullSafe(lag(struct(restCols.toArray(new Column[0])), 1).over(w));
     Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull())
-        .withColumn("_rn", row_number().over(byKey))
-        .withColumn("_rn_exact", row_number().over(byAll))
+        .select(carried.toArray(new Column[0]))
+        .withColumn("_first", first)
+        .withColumn("_exact", exact)
         .persist(StorageLevel.MEMORY_AND_DISK());
     Row c = flagged.agg(
         count(lit(1)),
-        sum(when(col("_rn").gt(1), 1).otherwise(0)),
-        sum(when(col("_rn_exact").gt(1), 1).otherwise(0))).first();
+        sum(when(keep, 0).otherwise(1)),
+        sum(when(col("_exact"), 1).otherwise(0))).first();
     long cleanBefore = c.getLong(0);
     long dups = c.isNullAt(1) ? 0 : c.getLong(1);
-    long exact = c.isNullAt(2) ? 0 : c.getLong(2);
-    datasets.write(flagged.filter(col("_rn").equalTo(1)).select(allCols.toArray(new Column[0])).sortWithinPartitions(keyCols.toArray(new Column[0])),
+    long exactDups = c.isNullAt(2) ? 0 : c.getLong(2);
+    // The window left the rows sorted by key within each partition: the sort below costs nothing.
+    datasets.write(flagged.filter(keep).select(allCols.toArray(new Column[0])).sortWithinPartitions(keyCols.toArray(new Column[0])),
         "clean/" + s.name());
     flagged.unpersist();
     long clean = cleanBefore - dups;
     counts.put("clean", clean);
     counts.put("duplicates", dups);
-    counts.put("duplicates_exact", exact);
-    counts.put("duplicates_key", dups - exact);
+    counts.put("duplicates_exact", exactDups);
+    counts.put("duplicates_key", dups - exactDups);
     long read = (Long) counts.get("read");
     long quarantined = (Long) counts.get("quarantined");
     if (read != clean + quarantined + dups) {
