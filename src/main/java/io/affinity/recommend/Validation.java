@@ -1,8 +1,13 @@
 package io.affinity.recommend;
 
 import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.size;
+import static org.apache.spark.sql.functions.sum;
 
 import io.affinity.config.Settings.EventTypes;
 import io.affinity.recommend.RecommendSettings.AlsParams;
@@ -81,15 +86,20 @@ final class Validation {
     Map<String, Object> sizes = new LinkedHashMap<>();
     sizes.put("validation_days", s.validationDays());
     sizes.put("split_at", split.toString());
-    sizes.put("training_pairs", train.count());
-    sizes.put("training_users", trainUsers.count());
+    // One aggregation per cached input instead of a count per figure: each count is a Spark job
+    // with its own shuffle, and at 1M events the bookkeeping cost more than the fit it validates.
+    Row trainSizes = train.agg(count(lit(1)), countDistinct("user_idx")).first();
+    sizes.put("training_pairs", trainSizes.getLong(0));
+    sizes.put("training_users", trainSizes.getLong(1));
     sizes.put("catalog_items", catalog.size());
-    long holdoutUsers = truthPairs.select("user_idx").distinct().count();
-    long evalUsers = truth.count();
+    long holdoutUsers = truthPairs.agg(countDistinct("user_idx")).first().getLong(0);
+    // truth holds one row per evaluated user with its distinct relevant items.
+    Row truthSizes = truth.agg(count(lit(1)), coalesce(sum(size(col("items"))), lit(0L))).first();
+    long evalUsers = truthSizes.getLong(0);
     sizes.put("holdout_users", holdoutUsers);
     sizes.put("holdout_users_cold", holdoutUsers - evalUsers);
     sizes.put("eval_users", evalUsers);
-    sizes.put("eval_relevant_items", truthPairs.join(trainUsers, "user_idx").count());
+    sizes.put("eval_relevant_items", truthSizes.getLong(1));
 
     Dataset<Row> heldRatings = null;
     Dataset<Row> itemMeans = null;
