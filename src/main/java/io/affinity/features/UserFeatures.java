@@ -141,15 +141,7 @@ public final class UserFeatures {
       }
     }
     u = u.select(userColumns(firstSeen, asOfSeconds, attributeColumns));
-    if (users.isEmpty()) {
-      return u;
-    }
-    // The users u holds: everyone with an event or a rating before asOf.
-    Dataset<Row> present = events.select("user_id");
-    if (ratings.isPresent()) {
-      present = present.union(ratingsBefore(ratings.get(), asOf).select("user_id"));
-    }
-    return indexCategoricals(u, users.get().join(present.distinct(), Seq.of("user_id"), "left_semi"));
+    return users.isPresent() ? indexCategoricals(u, users.get()) : u;
   }
 
   private static Column[] userColumns(Column firstSeen, long asOfSeconds, List<String> attributes) {
@@ -181,14 +173,7 @@ public final class UserFeatures {
     return lit(asOfSeconds).minus(functions.unix_seconds(ts)).divide(SECONDS_PER_DAY);
   }
 
-  /**
-   * Adds {@code <attr>_idx} for every text attribute: alphabetical index, missing = number of levels.
-   *
-   * @param attrs the attribute rows of exactly the users in {@code u}: the levels are fitted on them,
-   *     which gives the levels of {@code u} without computing the user aggregation a second time
-   *     (fitting on {@code u} itself ran the whole aggregation of events once for the fit and once
-   *     more for the write)
-   */
+  /** Adds {@code <attr>_idx} for every text attribute: alphabetical index, missing = number of levels. */
   private static Dataset<Row> indexCategoricals(Dataset<Row> u, Dataset<Row> attrs) {
     List<String> in = new ArrayList<>();
     List<String> out = new ArrayList<>();
@@ -201,10 +186,11 @@ public final class UserFeatures {
     if (in.isEmpty()) {
       return u;
     }
-    // One indexer over all columns: one pass over the attributes fits every column.
+    // One indexer over all columns: its fit computes the user features once for every column
+    // (a pipeline of one indexer per column computed them once per column, on top of the write).
     Dataset<Row> indexed = new StringIndexer().setInputCols(in.toArray(new String[0]))
         .setOutputCols(out.toArray(new String[0]))
-        .setStringOrderType("alphabetAsc").setHandleInvalid("keep").fit(attrs).transform(u);
+        .setStringOrderType("alphabetAsc").setHandleInvalid("keep").fit(u).transform(u);
     for (String c : out) {
       indexed = indexed.withColumn(c, col(c).cast("int"));
     }
