@@ -309,6 +309,7 @@ public final class IngestStage implements Stage {
     // With no column besides the key, every repeat of a key is an exact duplicate.
     Column exact = restCols.isEmpty() ? not(keep)
         : struct(restCols.toArray(new Column[0])).eqNullSafe(lag(struct(restCols.toArray(new Column[0])), 1).over(w));
+    rows.sparkSession().sparkContext().setJobDescription("ingest: deduplicate " + s.name());
     Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull())
         .select(carried.toArray(new Column[0]))
         .withColumn("_first", first)
