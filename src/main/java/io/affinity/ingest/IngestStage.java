@@ -307,8 +307,8 @@ public final class IngestStage implements Stage {
     Column first = min(position).over(w.rowsBetween(Window.unboundedPreceding(), Window.unboundedFollowing()));
     Column keep = position.equalTo(col("_first"));
     // With no column besides the key, every repeat of a key is an exact duplicate.
-    Column exact = restCols.isEmpty() ? not(keep)
-        : struct(restCols.toArray(new Column[0])).eqNullSafe(lag(struct(restCols.toArray(new Column[0])), 1).over(w));
+    Column rest = restCols.isEmpty() ? null : struct(restCols.toArray(new Column[0]));
+    Column exact = rest == null ? not(keep) : rest.eqNullSafe(lag(rest, 1).over(w));
     rows.sparkSession().sparkContext().setJobDescription("ingest: deduplicate " + s.name());
     Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull())
         .select(carried.toArray(new Column[0]))
@@ -322,7 +322,7 @@ public final class IngestStage implements Stage {
     long cleanBefore = c.getLong(0);
     long dups = c.isNullAt(1) ? 0 : c.getLong(1);
     long exactDups = c.isNullAt(2) ? 0 : c.getLong(2);
-    // The window left the rows sorted by key within each partition: the sort below costs nothing.
+    // Written in key order within each file, as before the single window.
     datasets.write(flagged.filter(keep).select(allCols.toArray(new Column[0])).sortWithinPartitions(keyCols.toArray(new Column[0])),
         "clean/" + s.name());
     flagged.unpersist();

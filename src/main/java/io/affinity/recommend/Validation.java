@@ -86,8 +86,8 @@ final class Validation {
     Map<String, Object> sizes = new LinkedHashMap<>();
     sizes.put("validation_days", s.validationDays());
     sizes.put("split_at", split.toString());
-    // One aggregation per cached input instead of a count per figure: each count is a Spark job
-    // with its own shuffle, and at 1M events the bookkeeping cost more than the fit it validates.
+    // One aggregation per cached input instead of a count per figure (each count is a Spark job,
+    // the distinct ones with a shuffle of their own).
     Row trainSizes = train.agg(count(lit(1)), countDistinct("user_idx")).first();
     sizes.put("training_pairs", trainSizes.getLong(0));
     sizes.put("training_users", trainSizes.getLong(1));

@@ -181,11 +181,7 @@ public final class BareBaseline {
         .setCheckpointInterval(rs.checkpointInterval());
     // Untimed warm-up: Affinity's final fit is the second ALS fit of its JVM (its validation fit
     // comes first), so without this the comparison would time JIT compilation on one side only.
-    long warm = System.nanoTime();
-    spark.sparkContext().setJobGroup("baseline als_warmup", "bare baseline als_warmup (untimed)", false);
-    als.get().setMaxIter(Math.min(2, p.maxIter())).fit(ratings);
-    spark.sparkContext().clearJobGroup();
-    warmup.put("als_fit", since(warm));
+    timed(warmup, "als_fit", () -> als.get().setMaxIter(Math.min(2, p.maxIter())).fit(ratings));
     ALSModel model = timed("als_fit", () -> als.get().fit(ratings));
 
     // topn: recommendForAllUsers, then the excluded (e.g. bought) items removed by an anti-join.
@@ -265,10 +261,16 @@ public final class BareBaseline {
   }
 
   private <T> T timed(String step, Supplier<T> body) {
-    spark.sparkContext().setJobGroup("baseline " + step, "bare baseline " + step, false);
+    return timed(seconds, step, body);
+  }
+
+  /** Runs {@code body} under its own job group and records its seconds in {@code into}. */
+  private <T> T timed(Map<String, Object> into, String step, Supplier<T> body) {
+    String group = (into == warmup ? "baseline warmup " : "baseline ") + step;
+    spark.sparkContext().setJobGroup(group, "bare " + group, false);
     long t0 = System.nanoTime();
     T r = body.get();
-    seconds.put(step, since(t0));
+    into.put(step, since(t0));
     spark.sparkContext().clearJobGroup();
     return r;
   }
