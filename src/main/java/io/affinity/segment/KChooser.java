@@ -40,38 +40,126 @@ final class KChooser {
   }
 
   /**
-   * The best silhouette wins (ties: the smaller k); with {@code keep-previous-within} the previous
-   * run's k stays while it is nearly as good, so the number of segments does not flip nightly.
+   * Chooses k among the fitted candidates (fixed k: the only one).
+   *
+   * <ol>
+   *   <li><b>Acceptable</b>: silhouette within {@code k.silhouette-tolerance} of the best one and no
+   *       segment below {@code k.min-share} of the users (KMeans found all k clusters).
+   *   <li>Among the acceptable, those whose largest segment holds at most {@code k.max-share} are
+   *       preferred; if none does, the manifest says so ({@code max_share_met: false}).
+   *   <li>Among those, the most segments win: more segments are more to act on, and within the
+   *       tolerance the data supports each of them about as well.
+   *   <li>Night-to-night stability: the previous run's k stays while it passes 1 and 2 as well as
+   *       the winner and its silhouette is within {@code k.keep-previous-within} of the winner's.
+   * </ol>
+   * If no candidate is acceptable (a tiny or degenerate population) the best silhouette wins.
+   * Every candidate is in {@code selection.candidates} with the reason it lost.
    *
    * @param previousK the previous run's k when its centroids are comparable, else 0
    */
   int choose(List<KMeansFitter.Candidate> candidates, int previousK, Map<String, Object> sel) {
-    List<Map<String, Object>> list = new ArrayList<>();
     KMeansFitter.Candidate best = null;
     for (KMeansFitter.Candidate c : candidates) {
-      list.add(describe(c));
       if (!Double.isNaN(c.silhouette()) && (best == null || c.silhouette() > best.silhouette())) {
         best = c;
       }
     }
-    sel.put("candidates", list);
-    if (best == null) {
-      best = candidates.get(0); // fixed k, or no candidate has two non-empty clusters
-    }
-    int chosen = best.k();
+    Map<Integer, String> lost = new LinkedHashMap<>();
+    KMeansFitter.Candidate chosen;
+    boolean maxShareMet;
     boolean kept = false;
-    if (settings.chooseK() && previousK > 0 && previousK != best.k()) {
+    if (best == null || !settings.chooseK()) {
+      chosen = best == null ? candidates.get(0) : best; // fixed k, or no candidate has two non-empty clusters
+      maxShareMet = chosen.largestShare() <= settings.maxShare();
+    } else {
+      List<KMeansFitter.Candidate> acceptable = new ArrayList<>();
       for (KMeansFitter.Candidate c : candidates) {
-        if (c.k() == previousK && c.silhouette() >= best.silhouette() - settings.keepPreviousWithin()) {
-          chosen = c.k();
-          kept = true;
+        String why = unacceptable(c, best);
+        if (why == null) {
+          acceptable.add(c);
+        } else {
+          lost.put(c.k(), why);
+        }
+      }
+      maxShareMet = acceptable.stream().anyMatch(c -> c.largestShare() <= settings.maxShare());
+      List<KMeansFitter.Candidate> preferred = new ArrayList<>();
+      for (KMeansFitter.Candidate c : acceptable) {
+        if (maxShareMet && c.largestShare() > settings.maxShare()) {
+          lost.put(c.k(), "largest segment " + percent(c.largestShare()) + " of users, above k.max-share "
+              + percent(settings.maxShare()) + " (another acceptable k stays below it)");
+        } else {
+          preferred.add(c);
+        }
+      }
+      if (preferred.isEmpty()) { // nothing acceptable: the best silhouette
+        chosen = best;
+        lost.remove(best.k());
+      } else {
+        chosen = preferred.stream().max((a, b) -> Integer.compare(a.k(), b.k())).orElseThrow();
+        for (KMeansFitter.Candidate c : preferred) {
+          if (c != chosen && c.k() == previousK
+              && c.silhouette() >= chosen.silhouette() - settings.keepPreviousWithin()) {
+            lost.put(chosen.k(), "the previous run's k = " + c.k() + " is as acceptable and its silhouette within"
+                + " k.keep-previous-within " + settings.keepPreviousWithin() + " (stability)");
+            chosen = c;
+            kept = true;
+            break;
+          }
+        }
+        for (KMeansFitter.Candidate c : preferred) {
+          if (c != chosen && !lost.containsKey(c.k())) {
+            lost.put(c.k(), kept ? "not the previous run's k" : "fewer segments than k = " + chosen.k()
+                + ", which is as acceptable");
+          }
         }
       }
     }
-    sel.put("best_k", best.k());
-    sel.put("chosen_k", chosen);
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (KMeansFitter.Candidate c : candidates) {
+      Map<String, Object> m = describe(c);
+      m.put("chosen", c == chosen);
+      m.put("lost_because", c == chosen ? null : lost.get(c.k()));
+      list.add(m);
+    }
+    sel.put("candidates", list);
+    sel.put("silhouette_tolerance", settings.silhouetteTolerance());
+    sel.put("min_share", settings.minShare());
+    sel.put("max_share", settings.maxShare());
+    sel.put("best_silhouette_k", best == null ? null : best.k());
+    sel.put("best_k", best == null ? null : best.k());
+    sel.put("chosen_k", chosen.k());
     sel.put("kept_previous_k", kept);
-    return chosen;
+    sel.put("max_share_met", maxShareMet);
+    if (!maxShareMet) {
+      sel.put("max_share_note", "no acceptable k keeps every segment at or below " + percent(settings.maxShare())
+          + " of users: the data leaves no such choice; the chosen k's largest segment holds "
+          + percent(chosen.largestShare()));
+    }
+    return chosen.k();
+  }
+
+  /** Why a candidate is not acceptable, or null when it is. */
+  private String unacceptable(KMeansFitter.Candidate c, KMeansFitter.Candidate best) {
+    if (Double.isNaN(c.silhouette())) {
+      return "fewer than two non-empty clusters";
+    }
+    if (c.clusters() < c.k()) {
+      return "KMeans found only " + c.clusters() + " clusters";
+    }
+    if (c.silhouette() < best.silhouette() - settings.silhouetteTolerance()) {
+      return "silhouette " + SegmentStage.round(c.silhouette()) + " is more than k.silhouette-tolerance "
+          + settings.silhouetteTolerance() + " below the best " + SegmentStage.round(best.silhouette())
+          + " (k = " + best.k() + ")";
+    }
+    if (c.smallestShare() < settings.minShare()) {
+      return "smallest segment " + percent(c.smallestShare()) + " of users, below k.min-share "
+          + percent(settings.minShare());
+    }
+    return null;
+  }
+
+  private static String percent(double share) {
+    return Math.round(share * 1000) / 10.0 + " %";
   }
 
   private static Map<String, Object> describe(KMeansFitter.Candidate c) {
@@ -81,6 +169,7 @@ final class KChooser {
     m.put("cost", SegmentStage.round(c.fit().cost()));
     m.put("iterations", c.fit().iterations());
     m.put("smallest_share", SegmentStage.round(c.smallestShare()));
+    m.put("largest_share", SegmentStage.round(c.largestShare()));
     if (c.fit().freshCost() != null) {
       m.put("warm_start", c.fit().warm());
       m.put("fresh_cost", SegmentStage.round(c.fit().freshCost()));

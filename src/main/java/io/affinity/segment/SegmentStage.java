@@ -56,8 +56,6 @@ public final class SegmentStage implements Stage {
   public static final String MODEL = "models/segment";
   static final String USERS = "features/users";
 
-  /** Columns the profiles need besides the features. */
-  private static final List<String> PROFILE_COLUMNS = List.of("recency_days", "recency_event_days", "frequency", "monetary");
 
   /** Users per partition of the KMeans input (see run). */
   private static final long USERS_PER_PARTITION = 100_000;
@@ -97,16 +95,20 @@ public final class SegmentStage implements Stage {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
     Dataset<Row> users = ds.read(USERS, "features");
-    preparation.checkSchema(users.schema(), PROFILE_COLUMNS);
+    List<String> profileColumns = profileColumns();
+    preparation.checkSchema(users.schema(), profileColumns);
     users = stableLayout(users);
     PreviousRun previous = PreviousRun.read(spark, ds, settings.features(), settings.logFeatures());
     StageReport report = new StageReport();
 
     FeaturePreparation.Prepared prep = preparation.fit(users);
+    RfmScores.Boundaries boundaries = RfmScores.fit(users, settings.frequencyColumn());
     List<String> kept = new ArrayList<>(List.of("user_id"));
-    kept.addAll(PROFILE_COLUMNS);
+    kept.addAll(profileColumns);
     kept.add(FeaturePreparation.FEATURES);
-    Dataset<Row> scaled = prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new))
+    Dataset<Row> scaled = RfmScores.withScores(
+            prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
+            boundaries, settings.frequencyColumn())
         .persist(StorageLevel.MEMORY_AND_DISK());
     try {
       describe(spark, "count users");
@@ -125,6 +127,9 @@ public final class SegmentStage implements Stage {
       int k = centersZ.length;
       rows.put("segments", k);
 
+      describe(spark, "population statistics");
+      Row populationStats = profiler.populationStats(scaled);
+      SegmentMeasures population = SegmentProfiler.measures(-1, populationStats);
       describe(spark, "segment statistics");
       Dataset<Row> clustered = kmeans.transform(scaled);
       Row[] stats = profiler.clusterStats(clustered, k);
@@ -134,23 +139,29 @@ public final class SegmentStage implements Stage {
           previous.highWater(), settings.maxMatchDistance(), sizes);
       int[] ids = match.segmentIds();
 
-      List<SegmentLabeler.Profile> profiles = new ArrayList<>();
+      List<SegmentMeasures> measures = new ArrayList<>();
       Map<Integer, String> previousLabels = new HashMap<>();
       for (int c = 0; c < k; c++) {
-        profiles.add(SegmentProfiler.labelProfile(ids[c], stats[c]));
+        measures.add(SegmentProfiler.measures(ids[c], stats[c]));
         if (!Double.isNaN(match.distances()[c])) {
           previousLabels.put(ids[c], previous.labels().get(ids[c]));
         }
       }
-      Map<Integer, String> labels =
-          new SegmentLabeler(settings.labelRules(), settings.fallbackLabel(), settings.stickyLabels())
-              .label(profiles, previousLabels);
-      Map<Integer, SegmentLabeler.Scores> scores = SegmentLabeler.score(profiles);
+      SegmentLabeler labeler = new SegmentLabeler(settings.labelRules(), settings.fallbackLabel(), settings.stickyLabels());
+      Map<Integer, String> proposed = labeler.label(measures, population, previousLabels);
+      Map<Integer, LabelAudit.Result> audits = new HashMap<>();
+      Map<Integer, String> labels = new HashMap<>();
+      for (SegmentMeasures m : measures) {
+        LabelAudit.Result a = LabelAudit.audit(labeler, proposed.get(m.segmentId()), m, population);
+        audits.put(m.segmentId(), a);
+        labels.put(m.segmentId(), a.published());
+      }
 
       SQLTransformer assign = SegmentOutputs.assignment(ids, labels);
       describe(spark, "write segments");
       ds.write(assign.transform(clustered).select(col("user_id"), col("segment_id"), col("segment_label"),
-          SegmentOutputs.distance(centersZ).apply(col(FeaturePreparation.FEATURES), col(KMeansFitter.CLUSTER)).as("distance")),
+          SegmentOutputs.distance(centersZ).apply(col(FeaturePreparation.FEATURES), col(KMeansFitter.CLUSTER)).as("distance"),
+          col(RfmScores.R), col(RfmScores.F), col(RfmScores.M)),
           SEGMENTS);
 
       describe(spark, "write segment centroids");
@@ -171,13 +182,15 @@ public final class SegmentStage implements Stage {
       for (int c = 0; c < k; c++) {
         int id = ids[c];
         LocalDate since = previousLabels.containsKey(id) ? previous.firstSeen().getOrDefault(id, runDate) : runDate;
-        profileRows.add(SegmentProfiler.profileRow(id, labels.get(id), stats[c], sizes[c], n, revenue, scores.get(id),
+        profileRows.add(SegmentProfiler.profileRow(audits.get(id), stats[c], sizes[c], n, revenue,
             preparation.realCentroid(centersZ[c], mean, std), since));
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("segment_id", id);
         s.put("label", labels.get(id));
         s.put("size", sizes[c]);
         s.put("share", round(sizes[c] / (double) n));
+        s.put("measures", measuresReport(measures.get(c)));
+        s.put("audit", LabelAudit.report(audits.get(id)));
         segmentReport.add(s);
       }
       profileRows.sort((a, b) -> Integer.compare(a.getInt(0), b.getInt(0)));
@@ -190,6 +203,7 @@ public final class SegmentStage implements Stage {
       modelReport.put("silhouette", Double.isNaN(best.silhouette()) ? null : round(best.silhouette()));
       modelReport.put("cost", round(best.fit().cost()));
       modelReport.put("warm_start", best.fit().warm());
+      report.put("population", measuresReport(population));
       report.put("segments", segmentReport);
       report.put("stability", StabilityReport.of(spark, ds, previous, settings.maxMatchDistance(), match, ids, labels,
           centersZ));
@@ -197,6 +211,26 @@ public final class SegmentStage implements Stage {
     } finally {
       scaled.unpersist();
     }
+  }
+
+  /** Columns the profiles and label measures need besides the features. */
+  private List<String> profileColumns() {
+    List<String> c = new ArrayList<>(List.of("recency_days", "recency_event_days", "frequency", "monetary", "tenure_days"));
+    if (!c.contains(settings.frequencyColumn())) {
+      c.add(settings.frequencyColumn());
+    }
+    return c;
+  }
+
+  /** A segment's (or the population's) label measures for the manifest. */
+  private static Map<String, Object> measuresReport(SegmentMeasures m) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("users", m.size());
+    for (LabelRule.Measure x : LabelRule.Measure.values()) {
+      Double v = m.get(x);
+      r.put(x.configName(), v == null ? null : round(v));
+    }
+    return r;
   }
 
   /**
