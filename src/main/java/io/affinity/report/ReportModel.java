@@ -86,7 +86,26 @@ public record ReportModel(
   public record ReasonRow(String reason, List<String> counts) {}
 
   /** The segment stage: each part null when the manifest does not have it. */
-  public record Segments(Chart sizesChart, Chart silhouetteChart, ProfileTable profiles, Stability stability) {}
+  public record Segments(Chart sizesChart, Chart silhouetteChart, ProfileTable profiles, Stability stability,
+      SegmentAudit audit) {}
+
+  /** The label audit (one row per claim of each segment's proposed label) and why each k won or lost. */
+  public record SegmentAudit(List<AuditRow> claims, List<KCandidate> candidates, String maxShareNote) {
+    public boolean hasClaims() {
+      return !claims.isEmpty();
+    }
+
+    public boolean hasCandidates() {
+      return !candidates.isEmpty();
+    }
+  }
+
+  /** One claim as measured; {@code verdict} is "pass" or "FAIL"; {@code published} differs from {@code proposed} on a failure. */
+  public record AuditRow(String segmentId, String published, String proposed, String claim, String measured,
+      String population, String bound, String verdict) {}
+
+  /** One k tried: silhouette, largest segment and the outcome ("chosen" or why it lost). */
+  public record KCandidate(String k, String silhouette, String largestShare, String outcome) {}
 
   /** The segment profile table: only the columns the rows have. */
   public record ProfileTable(List<Column> columns, List<ProfileRow> rows) {}

@@ -18,6 +18,9 @@ import io.affinity.report.ReportModel.ReasonTable;
 import io.affinity.report.ReportModel.RecommendMetric;
 import io.affinity.report.ReportModel.Recommendations;
 import io.affinity.report.ReportModel.RowCount;
+import io.affinity.report.ReportModel.AuditRow;
+import io.affinity.report.ReportModel.KCandidate;
+import io.affinity.report.ReportModel.SegmentAudit;
 import io.affinity.report.ReportModel.Segments;
 import io.affinity.report.ReportModel.SourceRow;
 import io.affinity.report.ReportModel.Stability;
@@ -237,7 +240,41 @@ final class ReportModelBuilder {
     Map<String, Object> stability = map(seg.get("stability"));
     return new Segments(sizesChart, silhouetteChart, profileTable(sizes), stability.isEmpty() ? null
         : new Stability(str(stability.get("status")), stability.get("previous_run_date") == null ? null
-            : str(stability.get("previous_run_date"))));
+            : str(stability.get("previous_run_date"))), segmentAudit(seg));
+  }
+
+  /** The label audit and the k candidates of {@code stages.segment}, or null when the manifest has neither. */
+  private static SegmentAudit segmentAudit(Map<String, Object> seg) {
+    List<AuditRow> claims = new ArrayList<>();
+    for (Object o : list(seg.get("segments"))) {
+      Map<String, Object> s = map(o);
+      Map<String, Object> audit = map(s.get("audit"));
+      String id = str(s.get("segment_id"));
+      String published = str(audit.get("published_label"));
+      String proposed = str(audit.get("proposed_label"));
+      List<Object> checks = list(audit.get("claims"));
+      if (checks.isEmpty() && !audit.isEmpty()) {
+        claims.add(new AuditRow(id, published, proposed, audit.get("reason") == null ? "(no claims: neutral label)"
+            : str(audit.get("reason")), "", "", "", Boolean.TRUE.equals(audit.get("passed")) ? "pass" : "FAIL"));
+      }
+      for (Object c : checks) {
+        Map<String, Object> m = map(c);
+        claims.add(new AuditRow(id, published, proposed, str(m.get("claim")),
+            m.get("measured") == null ? "undefined" : fmt(m.get("measured")), fmt(m.get("population")),
+            fmt(m.get("bound")), Boolean.TRUE.equals(m.get("passed")) ? "pass" : "FAIL"));
+      }
+    }
+    Map<String, Object> sel = map(seg.get("selection"));
+    List<KCandidate> candidates = new ArrayList<>();
+    for (Object o : list(sel.get("candidates"))) {
+      Map<String, Object> c = map(o);
+      candidates.add(new KCandidate(str(c.get("k")), fmt(c.get("silhouette")), pct(c.get("largest_share"), 1),
+          Boolean.TRUE.equals(c.get("chosen")) ? "chosen" : str(c.get("lost_because"))));
+    }
+    if (claims.isEmpty() && candidates.isEmpty()) {
+      return null;
+    }
+    return new SegmentAudit(claims, candidates, sel.get("max_share_note") == null ? null : str(sel.get("max_share_note")));
   }
 
   /** Readable columns of segment_profiles: header, column, how to show it. */

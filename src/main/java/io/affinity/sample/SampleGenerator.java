@@ -1315,13 +1315,13 @@ public final class SampleGenerator {
   // ---------------------------------------------------------------------------------------------
   // Helpers
 
-  private static Writer open(Path file) throws IOException {
+  static Writer open(Path file) throws IOException {
     return new BufferedWriter(
         new OutputStreamWriter(Files.newOutputStream(file), StandardCharsets.UTF_8), 1 << 16);
   }
 
   /** A well-mixed seed for stream {@code stream} of {@code seed} (SplitMix64 finaliser). */
-  private static long mix(long seed, long stream) {
+  static long mix(long seed, long stream) {
     long z = seed * 0x9E3779B97F4A7C15L + stream * 0xBF58476D1CE4E5B9L + 0x94D049BB133111EBL;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
@@ -1416,14 +1416,14 @@ public final class SampleGenerator {
     b.append(digits);
   }
 
-  private static String formatCents(long cents) {
+  static String formatCents(long cents) {
     StringBuilder b = new StringBuilder().append(cents / 100).append('.');
     appendPadded(b, (int) (cents % 100), 2);
     return b.toString();
   }
 
   /** RFC 4180 quoting, only when needed. */
-  private static String csvField(String s) {
+  static String csvField(String s) {
     if (s.indexOf(',') < 0 && s.indexOf('"') < 0) {
       return s;
     }

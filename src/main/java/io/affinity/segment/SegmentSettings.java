@@ -19,7 +19,11 @@ import java.util.regex.Pattern;
  * @param kFixed the number of segments, or 0 to choose it by silhouette
  * @param kMin smallest k tried when choosing
  * @param kMax largest k tried when choosing
- * @param keepPreviousWithin keep the previous run's k while its silhouette is within this of the best
+ * @param keepPreviousWithin keep the previous run's k while it is acceptable and its silhouette is
+ *     within this of the chosen k's
+ * @param silhouetteTolerance a k whose silhouette is within this of the best candidate's is acceptable
+ * @param minShare an acceptable k has no segment smaller than this share of the users
+ * @param maxShare the more actionable k has no segment larger than this share of the users
  * @param restarts KMeans fits per k with different seeds; the lowest cost wins
  * @param warmStart whether KMeans also starts from the previous run's centroids (same k, same features)
  * @param warmStartTolerance keep the warm-started solution unless a fresh start's cost is lower by
@@ -31,6 +35,8 @@ import java.util.regex.Pattern;
  * @param fallbackLabel prefix of the label of a segment no rule fits
  * @param stickyLabels whether a matched segment keeps its label while its rule still holds
  * @param activeDays a user with an event in this many last days counts as active ({@code active})
+ * @param newDays a user first seen within this many days counts as new ({@code new})
+ * @param frequencyColumn the column of features/users the frequency score ranks (orders by default)
  * @param maxMatchDistance largest centroid distance (standardized units) that still counts as the
  *     same segment as in the previous run
  */
@@ -43,6 +49,9 @@ public record SegmentSettings(
     int kMin,
     int kMax,
     double keepPreviousWithin,
+    double silhouetteTolerance,
+    double minShare,
+    double maxShare,
     int restarts,
     boolean warmStart,
     double warmStartTolerance,
@@ -53,6 +62,8 @@ public record SegmentSettings(
     String fallbackLabel,
     boolean stickyLabels,
     int activeDays,
+    int newDays,
+    String frequencyColumn,
     double maxMatchDistance) {
 
   private static final String P = "affinity.segment.";
@@ -113,6 +124,16 @@ public record SegmentSettings(
       throw new SettingsException(P + "k.max", kMax, "must be at most k.min + 50: every k in the range is fitted");
     }
     double keepPrevious = r.number(P + "k.keep-previous-within", 0, 2, false);
+    double tolerance = r.number(P + "k.silhouette-tolerance", 0, 2, false);
+    double minShare = r.number(P + "k.min-share", 0, 1, false);
+    double maxShare = r.number(P + "k.max-share", 0, 1, false);
+    if (maxShare <= minShare) {
+      throw new SettingsException(P + "k.max-share", maxShare, "must be above k.min-share (" + minShare + ")");
+    }
+    String frequencyColumn = r.nonEmpty(P + "measures.frequency-column");
+    if (!IDENTIFIER.matcher(frequencyColumn).matches()) {
+      throw new SettingsException(P + "measures.frequency-column", frequencyColumn, "must be a column name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
 
     List<LabelRule> rules = new ArrayList<>();
     Set<String> labels = new HashSet<>();
@@ -136,7 +157,7 @@ public record SegmentSettings(
     }
 
     return new SegmentSettings(
-        features, logFeatures, maxPlusOne, zero, kFixed, kMin, kMax, keepPrevious,
+        features, logFeatures, maxPlusOne, zero, kFixed, kMin, kMax, keepPrevious, tolerance, minShare, maxShare,
         r.integer(P + "restarts", 1, 20),
         r.bool(P + "warm-start.enabled"),
         r.number(P + "warm-start.max-cost-increase", 0, 1, false),
@@ -146,6 +167,8 @@ public record SegmentSettings(
         rules, fallback,
         r.bool(P + "labels.sticky"),
         r.integer(P + "labels.active-days", 1, 3650),
+        r.integer(P + "labels.new-days", 1, 3650),
+        frequencyColumn,
         r.number(P + "matching.max-distance", 0, 1e9, false));
   }
 

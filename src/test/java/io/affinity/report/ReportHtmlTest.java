@@ -162,6 +162,34 @@ class ReportHtmlTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void segmentLabelAuditAndKChoiceAreTables() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> seg = stage(manifest, "segment");
+    Map<String, Object> claim = new LinkedHashMap<>(Map.of("claim", "new <= 0.2", "measured", 0.9, "population", 0.13,
+        "bound", 0.2, "passed", false));
+    Map<String, Object> audit = new LinkedHashMap<>();
+    audit.put("proposed_label", "at risk");
+    audit.put("published_label", "segment 3");
+    audit.put("passed", false);
+    audit.put("reason", "'at risk' claims new <= 0.2 (measured 0.9)");
+    audit.put("claims", List.of(claim));
+    ((Map<String, Object>) ((List<Object>) seg.get("segments")).get(0)).put("audit", audit);
+    Map<String, Object> candidate = new LinkedHashMap<>(Map.of("k", 4, "silhouette", 0.56, "largest_share", 0.352,
+        "chosen", false, "lost_because", "largest segment 35.2 % of users, above k.max-share 30.0 %"));
+    ((Map<String, Object>) seg.get("selection")).put("candidates", List.of(candidate));
+    String markup = markup(render(manifest, List.of()));
+    assertTrue(markup.contains("<h3>Label audit</h3>"));
+    assertTrue(markup.contains("<td>segment 3</td><td>at risk</td><td>new &lt;= 0.2</td><td class=\"n\">0.9000</td>"
+        + "<td class=\"n\">0.1300</td><td class=\"n\">0.2000</td><td>FAIL</td>"), markup);
+    assertTrue(markup.contains("<td class=\"n\">4</td><td class=\"n\">0.5600</td><td class=\"n\">35.2%</td>"
+        + "<td>largest segment 35.2 % of users, above k.max-share 30.0 %</td>"), markup);
+    ((Map<String, Object>) ((List<Object>) seg.get("segments")).get(0)).remove("audit");
+    ((Map<String, Object>) seg.get("selection")).remove("candidates");
+    assertFalse(markup(render(manifest, List.of())).contains("Label audit"), "no audit in the manifest, no table");
+  }
+
+  @Test
   void everythingFromTheDataIsEscaped() throws IOException {
     Map<String, Object> manifest = goldenManifest();
     manifest.put("run_date", NASTY);

@@ -139,24 +139,27 @@ class SegmentStageIT extends SparkTestBase {
     assertTrue(ari >= 0.40, "adjusted Rand index " + ari + " (baseline " + baseAri + ")\n" + table);
     assertTrue(ari >= baseAri + 0.20, "adjusted Rand index " + ari + " vs buyer/non-buyer baseline " + baseAri);
     assertTrue(purity >= 0.65, "purity " + purity + "\n" + table);
-    // The clear-cut archetypes land mostly (>= 80 %) in the segment whose label names them.
-    assertMostlyIn(table, "champion", "champions");
-    assertMostlyIn(table, "new", "promising new");
-    assertMostlyIn(table, "browser", "browsers who never buy");
-    assertMostlyIn(table, "lapsed", "at risk");
+    // The clear-cut archetypes land mostly (>= 80 %) in segments whose labels name them. Champions
+    // and loyal users differ only in degree, and which lapsed label fits depends on how much the
+    // lapsed segment bought: the test names the family, the audit vouches for the exact claim.
+    assertMostlyIn(table, "champion", List.of("champions", "loyal"));
+    assertMostlyIn(table, "new", List.of("new customers"));
+    assertMostlyIn(table, "browser", List.of("browsers who never buy"));
+    assertMostlyIn(table, "lapsed", List.of("at risk", "can't lose them", "hibernating", "lost", "about to sleep"));
   }
 
-  private static void assertMostlyIn(Map<String, Map<String, Long>> table, String archetype, String label) {
+  private static void assertMostlyIn(Map<String, Map<String, Long>> table, String archetype, List<String> labels) {
     long total = 0;
-    for (Map<String, Long> row : table.values()) {
-      total += row.getOrDefault(archetype, 0L);
+    long in = 0;
+    for (Map.Entry<String, Map<String, Long>> row : table.entrySet()) {
+      total += row.getValue().getOrDefault(archetype, 0L);
+      in += labels.contains(row.getKey()) ? row.getValue().getOrDefault(archetype, 0L) : 0L;
     }
-    long in = table.getOrDefault(label, Map.of()).getOrDefault(archetype, 0L);
-    assertTrue(in >= 0.8 * total, in + " of " + total + " " + archetype + " users are in '" + label + "'\n" + table);
+    assertTrue(in >= 0.8 * total, in + " of " + total + " " + archetype + " users are in " + labels + "\n" + table);
   }
 
   @Test
-  void kIsChosenBySilhouetteAndEveryCandidateIsReported(@TempDir Path auto) throws Exception {
+  void kIsChosenAmongNearlyAsGoodSilhouettesAndEveryCandidateIsReported(@TempDir Path auto) throws Exception {
     copyUsers(root, DATE, auto, DATE);
     // One start per k keeps this quick; the choice logic is what is checked.
     Run r = cli(args(auto, DATE, "segment", "-Daffinity.segment.restarts=1"));
@@ -164,22 +167,36 @@ class SegmentStageIT extends SparkTestBase {
     Map<?, ?> sel = (Map<?, ?>) SegmentStageTest.stageReport(auto, DATE).get("selection");
     assertEquals("silhouette", sel.get("mode"));
     List<?> candidates = (List<?>) sel.get("candidates");
-    assertEquals(6, candidates.size(), "k = 3..8");
-    int best = -1;
+    assertEquals(5, candidates.size(), "k = 4..8");
     double bestSilhouette = Double.NEGATIVE_INFINITY;
     for (int i = 0; i < candidates.size(); i++) {
       Map<?, ?> c = (Map<?, ?>) candidates.get(i);
-      assertEquals(3 + i, ((Number) c.get("k")).intValue());
+      assertEquals(4 + i, ((Number) c.get("k")).intValue());
       double s = ((Number) c.get("silhouette")).doubleValue();
       assertTrue(s > 0 && s <= 1, "silhouette " + s);
       assertTrue(((Number) c.get("cost")).doubleValue() > 0);
-      if (s > bestSilhouette) {
-        bestSilhouette = s;
-        best = 3 + i;
+      bestSilhouette = Math.max(bestSilhouette, s);
+    }
+    // The rule of reference.conf, recomputed from the reported figures: within 0.05 of the best
+    // silhouette, no segment below 3 %, preferably none above 30 %, then the most segments.
+    int expected = -1;
+    boolean anyBelowMax = false;
+    for (int pass = 0; pass < 2; pass++) {
+      for (Object o : candidates) {
+        Map<?, ?> c = (Map<?, ?>) o;
+        boolean ok = ((Number) c.get("silhouette")).doubleValue() >= bestSilhouette - 0.05
+            && ((Number) c.get("smallest_share")).doubleValue() >= 0.03;
+        boolean belowMax = ((Number) c.get("largest_share")).doubleValue() <= 0.30;
+        if (pass == 0) {
+          anyBelowMax |= ok && belowMax;
+        } else if (ok && (belowMax || !anyBelowMax)) {
+          expected = Math.max(expected, ((Number) c.get("k")).intValue());
+        }
       }
     }
-    assertEquals(best, ((Number) sel.get("chosen_k")).intValue());
-    assertEquals((long) best, read(auto, SegmentStage.PROFILES, DATE).count());
+    assertEquals(expected, ((Number) sel.get("chosen_k")).intValue(), sel.toString());
+    assertEquals(anyBelowMax, sel.get("max_share_met"));
+    assertEquals((long) expected, read(auto, SegmentStage.PROFILES, DATE).count());
   }
 
   @Test

@@ -36,20 +36,23 @@ class SegmentStageTest extends SparkTestBase {
   private static final String DATE = "2026-11-20";
 
   /**
-   * user, recency_days (null = never purchased), recency_event_days, frequency, monetary. Groups:
-   * A recent big buyers, B buyers who stopped, C active browsers who never bought.
+   * user, recency_days (null = never purchased), recency_event_days, frequency, monetary, orders,
+   * tenure_days. Groups: A recent big buyers, B buyers who stopped, C active browsers who never
+   * bought (new: first seen 10 days ago).
    */
   private static final Object[][] USERS = {
-    {"a1", 2.0, 1.0, 10L, 1000.0}, {"a2", 4.0, 2.0, 12L, 1500.0}, {"a3", 3.0, 1.0, 11L, 1200.0}, {"a4", 5.0, 5.0, 9L, 900.0},
-    {"b1", 60.0, 40.0, 2L, 100.0}, {"b2", 70.0, 70.0, 3L, 150.0}, {"b3", 65.0, 50.0, 2L, 80.0}, {"b4", 75.0, 75.0, 1L, 60.0},
-    {"c1", null, 2.0, 0L, 0.0}, {"c2", null, 3.0, 0L, 0.0}, {"c3", null, 20.0, 0L, 0.0}, {"c4", null, 45.0, 0L, 0.0},
+    {"a1", 2.0, 1.0, 10L, 1000.0, 10L, 200.0}, {"a2", 4.0, 2.0, 12L, 1500.0, 12L, 200.0}, {"a3", 3.0, 1.0, 11L, 1200.0, 11L, 200.0}, {"a4", 5.0, 5.0, 9L, 900.0, 9L, 200.0},
+    {"b1", 60.0, 40.0, 2L, 100.0, 2L, 300.0}, {"b2", 70.0, 70.0, 3L, 150.0, 3L, 300.0}, {"b3", 65.0, 50.0, 2L, 80.0, 2L, 300.0}, {"b4", 75.0, 75.0, 1L, 60.0, 1L, 300.0},
+    {"c1", null, 2.0, 0L, 0.0, 0L, 10.0}, {"c2", null, 3.0, 0L, 0.0, 0L, 10.0}, {"c3", null, 20.0, 0L, 0.0, 0L, 10.0}, {"c4", null, 45.0, 0L, 0.0, 0L, 10.0},
   };
   private static final StructType SCHEMA = new StructType()
       .add("user_id", DataTypes.StringType, false)
       .add("recency_days", DataTypes.DoubleType, true)
       .add("recency_event_days", DataTypes.DoubleType, true)
       .add("frequency", DataTypes.LongType, false)
-      .add("monetary", DataTypes.DoubleType, false);
+      .add("monetary", DataTypes.DoubleType, false)
+      .add("orders", DataTypes.LongType, false)
+      .add("tenure_days", DataTypes.DoubleType, false);
 
   @TempDir static Path root;
   private static SparkTestBase.Run run;
@@ -149,11 +152,23 @@ class SegmentStageTest extends SparkTestBase {
     assertEquals(0.0, b.getDouble(b.fieldIndex("active_share")));
     assertEquals(4600.0 / 4990.0, a.getDouble(a.fieldIndex("revenue_share")), 1e-12);
     assertEquals(10.5, a.getDouble(a.fieldIndex("mean_frequency")), 1e-12);
-    // Three segments: scores 1, 0.5, 0. A is best at everything; B is in the middle; C has no buyers.
-    assertEquals(0.5, b.getDouble(b.fieldIndex("recency_score")));
+    // Quintile scores among the 8 customers (A and B; C never bought). Recency days 2, 3, 4, 5 of A
+    // score 5, 5, 4, 3 (mid-ranks 6 %, 18.5 %, 31 %, 43.5 %) and 60..75 of B 3, 2, 1, 1; the medians are
+    // the lower middle values: A 4, B 1. Orders 9..12 of A score 3, 4, 5, 5 (median 4), B's 1..3
+    // score 1, 2, 2, 3 (median 2); the population's medians are 3.
+    assertEquals(4.0, a.getDouble(a.fieldIndex("recency_score")));
+    assertEquals(4.0, a.getDouble(a.fieldIndex("frequency_score")));
+    assertEquals(1.0, b.getDouble(b.fieldIndex("recency_score")));
+    assertEquals(2.0, b.getDouble(b.fieldIndex("frequency_score")));
+    assertTrue(c.isNullAt(c.fieldIndex("recency_score")), "no customer in C: no score");
+    assertEquals(1.0, c.getDouble(c.fieldIndex("new_share")));
+    assertEquals(0.0, a.getDouble(a.fieldIndex("new_share")));
+    assertEquals(200.0, a.getDouble(a.fieldIndex("median_tenure_days")));
     assertEquals("champions", a.getString(a.fieldIndex("segment_label")));
-    assertEquals("at risk", b.getString(b.fieldIndex("segment_label")), "recency 0.5 is <= 0.5, frequency 0.5 >= 0.4");
+    assertEquals("hibernating", b.getString(b.fieldIndex("segment_label")),
+        "bought 1-3 times long ago: frequency 2 is not above the population's 3, so not 'at risk'");
     assertEquals("browsers who never buy", c.getString(c.fieldIndex("segment_label")));
+    assertEquals("passed 4 of 4 claims", a.getString(a.fieldIndex("label_audit")));
     assertEquals(LocalDate.parse(DATE), a.getDate(a.fieldIndex("first_seen_run_date")).toLocalDate());
     assertEquals(Set.of(1, 2, 3), new HashSet<>(read(SegmentStage.PROFILES).select("segment_id").as(org.apache.spark.sql.Encoders.INT()).collectAsList()));
   }
@@ -236,7 +251,7 @@ class SegmentStageTest extends SparkTestBase {
     Run rule = capture(args(root, DATE, "-Daffinity.segment.labels.rules=[\"vip: spend > 3\"]"));
     assertEquals(2, rule.exitCode());
     assertTrue(rule.stderr().contains("affinity.segment.labels.rules[0]"), rule.stderr());
-    Run twice = capture(args(root, DATE, "-Daffinity.segment.labels.rules=[\"vip\", \"vip: buyers > 0.5\"]"));
+    Run twice = capture(args(root, DATE, "-Daffinity.segment.labels.rules=[\"vip: buyers > 0.2\", \"vip: buyers > 0.5\"]"));
     assertEquals(2, twice.exitCode());
     assertTrue(twice.stderr().contains("labels are unique"), twice.stderr());
     Run range = capture(args(root, DATE, "-Daffinity.segment.k.fixed=0", "-Daffinity.segment.k.min=6",

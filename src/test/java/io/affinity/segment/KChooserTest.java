@@ -1,0 +1,93 @@
+package io.affinity.segment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.affinity.config.ConfigLoader;
+import io.affinity.config.ConfigReader;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The choice of k on hand-made candidates (no Spark: a candidate is its sizes and silhouette). */
+class KChooserTest {
+
+  private static KChooser chooser(String... overrides) {
+    Map<String, String> o = new HashMap<>();
+    for (int i = 0; i < overrides.length; i += 2) {
+      o.put(overrides[i], overrides[i + 1]);
+    }
+    return new KChooser(SegmentSettings.from(new ConfigReader(ConfigLoader.load(null, o))));
+  }
+
+  static KMeansFitter.Candidate candidate(int k, double silhouette, long... sizes) {
+    return new KMeansFitter.Candidate(k, new KMeansFitter.Fit(null, 100.0 / k, sizes, 10, false, null), silhouette);
+  }
+
+  private static Map<?, ?> entry(Map<String, Object> sel, int k) {
+    for (Object o : (List<?>) sel.get("candidates")) {
+      if (((Map<?, ?>) o).get("k").equals(k)) {
+        return (Map<?, ?>) o;
+      }
+    }
+    throw new AssertionError("no candidate k = " + k);
+  }
+
+  @Test
+  void withinTheToleranceMoreSegmentsWinAndEveryLoserSaysWhy() {
+    List<KMeansFitter.Candidate> c = List.of(candidate(4, 0.60, 25, 25, 25, 25), candidate(5, 0.56, 20, 20, 20, 20, 20),
+        candidate(6, 0.50, 20, 20, 15, 15, 15, 15));
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(5, chooser().choose(c, 0, sel));
+    assertEquals(4, sel.get("best_silhouette_k"));
+    assertEquals(true, sel.get("max_share_met"));
+    assertEquals("fewer segments than k = 5, which is as acceptable", entry(sel, 4).get("lost_because"));
+    assertEquals("silhouette 0.5 is more than k.silhouette-tolerance 0.05 below the best 0.6 (k = 4)",
+        entry(sel, 6).get("lost_because"));
+    assertEquals(true, entry(sel, 5).get("chosen"));
+    assertNull(entry(sel, 5).get("lost_because"));
+  }
+
+  @Test
+  void aTinySegmentIsNotActionable() {
+    List<KMeansFitter.Candidate> c = List.of(candidate(4, 0.60, 25, 25, 25, 25), candidate(5, 0.59, 30, 30, 20, 19, 1));
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(4, chooser().choose(c, 0, sel));
+    assertEquals("smallest segment 1.0 % of users, below k.min-share 3.0 %", entry(sel, 5).get("lost_because"));
+  }
+
+  @Test
+  void aSegmentAboveMaxShareLosesUnlessNoKAvoidsIt() {
+    List<KMeansFitter.Candidate> c = List.of(candidate(4, 0.60, 28, 24, 24, 24), candidate(5, 0.59, 44, 14, 14, 14, 14));
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(4, chooser().choose(c, 0, sel));
+    assertTrue(((String) entry(sel, 5).get("lost_because")).startsWith("largest segment 44.0 % of users, above k.max-share 30.0 %"));
+
+    List<KMeansFitter.Candidate> heavy = List.of(candidate(4, 0.60, 40, 20, 20, 20), candidate(5, 0.59, 44, 14, 14, 14, 14));
+    Map<String, Object> sel2 = new HashMap<>();
+    assertEquals(5, chooser().choose(heavy, 0, sel2), "no k avoids a big segment: the most segments");
+    assertEquals(false, sel2.get("max_share_met"));
+    assertTrue(((String) sel2.get("max_share_note")).contains("the data leaves no such choice"), sel2.toString());
+  }
+
+  @Test
+  void thePreviousKStaysWhileAsAcceptable() {
+    List<KMeansFitter.Candidate> c = List.of(candidate(4, 0.60, 25, 25, 25, 25), candidate(5, 0.59, 20, 20, 20, 20, 20),
+        candidate(6, 0.40, 20, 20, 15, 15, 15, 15));
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(4, chooser().choose(c, 4, sel), "0.60 is within 0.02 of 0.59");
+    assertEquals(true, sel.get("kept_previous_k"));
+    assertEquals(5, chooser().choose(c, 6, new HashMap<>()), "k = 6 is not acceptable");
+    assertEquals(5, chooser("affinity.segment.k.keep-previous-within", "0").choose(
+        List.of(candidate(4, 0.58, 25, 25, 25, 25), candidate(5, 0.59, 20, 20, 20, 20, 20)), 4, new HashMap<>()));
+  }
+
+  @Test
+  void fixedKIsTheOnlyCandidate() {
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(3, chooser("affinity.segment.k.fixed", "3").choose(List.of(candidate(3, 0.2, 50, 30, 20)), 0, sel));
+    assertEquals(false, sel.get("max_share_met"), "50 % in one segment is reported even when k is fixed");
+  }
+}
