@@ -109,8 +109,17 @@ public final class RecommendStage implements Stage {
     }
     report.put("params", Validation.params(v.chosen(), settings.implicit()));
     v.metrics().forEach(report::put);
-    report.put("baseline", v.baseline());
-    report.put("lift", lift(v.metrics(), v.baseline()));
+    // `baseline` is the stronger popularity baseline, so `lift` never flatters the model;
+    // `baselines` holds both (recent as configured, all-time) side by side.
+    String strongest = v.strongest(settings.k());
+    Map<String, Object> baseline = strongest == null ? Map.of() : v.baselines().get(strongest);
+    report.put("baseline", baseline);
+    if (strongest != null) {
+      report.put("baseline_name", strongest);
+    }
+    report.put("baseline_recency", settings.popularity().describe());
+    report.put("baselines", new LinkedHashMap<>(v.baselines()));
+    report.put("lift", lift(v.metrics(), baseline));
     try {
       gate.check(ds, (Double) v.metrics().get("ndcg_at_" + settings.k()), report);
     } catch (RuntimeException e) {
@@ -120,7 +129,7 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, report));
+        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, asOf, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -135,7 +144,7 @@ public final class RecommendStage implements Stage {
    */
   private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
       Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
-      Optional<Dataset<Row>> ratings, StageReport report) {
+      Optional<Dataset<Row>> ratings, Instant asOf, StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
     long t0 = System.nanoTime();
@@ -167,12 +176,13 @@ public final class RecommendStage implements Stage {
     spark.sparkContext().setJobDescription("recommend: catalog and popularity");
     Dataset<Row> catalogItems = ds.read("features/items", "features").select("item_idx", "item_id");
     ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
-    ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase());
+    ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase(),
+        settings.popularity(), asOf);
     Optional<Dataset<Row>> segments = ds.readIfPresent("segments")
         .map(s -> ds.withRawUserIds(s, userMap))
         .map(s -> s.select(col("user_id"), col("segment_id").cast("string").as("segment")));
     Map<String, ScoringModel.Ranking> segmentRankings = segments
-        .map(s -> Popularity.bySegment(events, s, catalog, types.purchase()))
+        .map(s -> Popularity.bySegment(events, s, catalog, types.purchase(), settings.popularity(), asOf))
         .orElse(Map.of());
     report.put("segments", segments.isPresent()
         ? "used: " + ds.path("segments") + " (" + segmentRankings.size() + " segments)"
