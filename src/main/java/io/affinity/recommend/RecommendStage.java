@@ -43,6 +43,9 @@ public final class RecommendStage implements Stage {
   /** Where the fitted ALS model goes: {@code <root>/models/recommend/run_date=D/}. */
   public static final String MODEL_DATASET = "models/recommend";
 
+  /** Most content-similar new items kept per item, the candidates of a user's content rows. */
+  static final int NEW_ITEM_NEIGHBOURS = 20;
+
   private final RecommendSettings settings;
   private final EventTypes types;
   private final FeatureSettings features;
@@ -99,7 +102,8 @@ public final class RecommendStage implements Stage {
 
     long validationStart = System.nanoTime();
     Validation.Outcome v = Validation.run(spark, settings, types, features.halfLifeDays(), events, ratings,
-        userMap, itemMap, split);
+        userMap, itemMap, split,
+        settings.content().enabled() ? ContentSimilarity.texts(ds.read("features/items", "features")) : null);
     seconds(report, "validation_seconds", validationStart);
     report.put("split", v.split());
     report.put("search", settings.search() ? "grid" : "fixed");
@@ -190,6 +194,27 @@ public final class RecommendStage implements Stage {
     ScoringModel scoring = ScoringModel.of(catalog, model.itemFactors(), popular, segmentRankings);
     modelReport.put("users", model.userFactors().count());
     modelReport.put("items", scoring.factorRows());
+    ContentSimilarity.Index content = null;
+    boolean[] fresh = null;
+    if (settings.content().enabled()) {
+      spark.sparkContext().setJobDescription("recommend: content similarity (TF-IDF)");
+      long contentStart = System.nanoTime();
+      content = ContentSimilarity.fit(ContentSimilarity.texts(ds.read("features/items", "features")), catalog);
+      fresh = ContentSimilarity.newItems(events, scoring, settings.content().newItemMaxUsers());
+      scoring.withNewItems(ContentSimilarity.newItemNeighbours(spark, content, fresh, NEW_ITEM_NEIGHBOURS,
+          settings.content().maxSlots(), settings.content().minSimilarity(),
+          spark.sessionState().conf().numShufflePartitions()));
+      Map<String, Object> contentReport = report.section("content");
+      contentReport.put("items_with_text", content.rows());
+      int freshCount = 0;
+      for (boolean f : fresh) {
+        freshCount += f ? 1 : 0;
+      }
+      contentReport.put("new_items", freshCount);
+      contentReport.put("blend_weight", settings.content().blendWeight());
+      contentReport.put("max_slots", settings.content().maxSlots());
+      seconds(report, "content_seconds", contentStart);
+    }
 
     // Every user of the clean data, with its factors, excluded items, history and segment joined on.
     Dataset<Row> universe = cleanEvents.select("user_id");
@@ -220,8 +245,8 @@ public final class RecommendStage implements Stage {
 
     spark.sparkContext().setJobDescription("recommend: similar items");
     long similarStart = System.nanoTime();
-    RankedRows similar = SimilarItems.compute(spark, scoring, settings.similarItems(), settings.blockSize(),
-        spark.sessionState().conf().numShufflePartitions());
+    RankedRows similar = SimilarItems.compute(spark, scoring, content, settings.content().blendWeight(), fresh,
+        settings.similarItems(), settings.blockSize(), spark.sessionState().conf().numShufflePartitions());
     ds.write(similar.rows(), "similar_items");
     similar.release();
     seconds(report, "similar_items_seconds", similarStart);
@@ -280,7 +305,14 @@ public final class RecommendStage implements Stage {
     rows.put("users_by_source", usersBySource);
     // Fewer than top-n rows only when the catalog minus the user's excluded items is too small.
     rows.put("users_with_fewer_than_n", recs.groupBy("user_id").count().filter(col("count").lt(topN)).count());
-    rows.put("similar_items", spark.read().parquet(ds.path("similar_items").toString()).count());
+    Dataset<Row> similar = spark.read().parquet(ds.path("similar_items").toString());
+    rows.put("similar_items", similar.count());
+    // Items by the method of their similar items (one method per item).
+    Map<String, Object> byMethod = new LinkedHashMap<>();
+    for (Row r : similar.filter(col("rank").equalTo(1)).groupBy("method").count().orderBy("method").collectAsList()) {
+      byMethod.put(r.getString(0), r.getLong(1));
+    }
+    rows.put("similar_items_by_method", byMethod);
     return rows;
   }
 }

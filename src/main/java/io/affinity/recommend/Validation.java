@@ -79,9 +79,11 @@ final class Validation {
    * @param ratings features/ratings (explicit mode only)
    * @param userMap user_id, user_idx
    * @param itemMap item_id, item_idx
+   * @param itemTexts item_idx, text ({@link ContentSimilarity#texts}); null when content is off
    */
   static Outcome run(SparkSession spark, RecommendSettings s, EventTypes types, double halfLifeDays,
-      Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split) {
+      Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split,
+      Dataset<Row> itemTexts) {
     int k = s.k();
     Timestamp splitTs = Timestamp.from(split);
     Dataset<Row> before = events.filter(col("event_time").lt(lit(splitTs)));
@@ -172,6 +174,13 @@ final class Validation {
       // What the beyond-accuracy metrics measure against: the pairs users chose before the split.
       BeyondAccuracy.Reference reference = canRank ? BeyondAccuracy.Reference.of(TrainingData.pairs(before,
           s.relevantEventTypes())) : null;
+      // The lists as published also hold up to content.max-slots new items by content: measured
+      // for every candidate beside the plain ALS lists, with the users' histories before the split.
+      ContentCheck content = canRank && itemTexts != null && s.content().maxSlots() > 0
+          ? new ContentCheck(ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog),
+              before,
+              TrainingData.perUser(before.select("user_idx", "item_idx").distinct(), "history"))
+          : null;
       Map<String, Object> ratingBaseline = heldRatings != null && ratedPairs > 0
           ? RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction") : Map.of();
       for (Map.Entry<String, ScoringModel.Ranking> b : rankings.entrySet()) {
@@ -197,7 +206,8 @@ final class Validation {
         Dataset<Row> rated = heldRatings;
         long scored = ratedPairs;
         m.putAll(TrainingData.releasingCaches(spark,
-            () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored, reference)));
+            () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored, reference,
+                content)));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         LOG.info("recommend: candidate {}", m);
         evaluated.add(m);
@@ -237,7 +247,8 @@ final class Validation {
    */
   private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
       Dataset<Row> train, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
-      ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference) {
+      ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference,
+      ContentCheck content) {
     spark.sparkContext().setJobDescription("recommend: validation fit " + p);
     ALSModel model = TrainingData.fit(s, p, train);
     Map<String, Object> m = new LinkedHashMap<>();
@@ -249,12 +260,37 @@ final class Validation {
       RankedRows recs = UserRanker.rankAll(spark, sm, input, s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
       recs.release();
+      if (content != null) {
+        spark.sparkContext().setJobDescription("recommend: validation ranking with content slots " + p);
+        ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+        withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(),
+            ContentSimilarity.newItems(content.before(), withContent, s.content().newItemMaxUsers()),
+            RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), s.content().minSimilarity(),
+            spark.sessionState().conf().numShufflePartitions()));
+        RankedRows slotted = UserRanker.rankAll(spark, withContent,
+            input.drop("history").join(content.history(), new String[] {"user_idx"}, "left"), s.k(), s.blockSize(),
+            false);
+        Map<String, Object> c = new LinkedHashMap<>(RankingEvaluation.ranking(slotted.rows(), truth, s.k(),
+            catalog.size()));
+        c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
+        slotted.release();
+        m.put("content_slots", c);
+      }
     }
     if (heldRatings != null && ratedPairs > 0) {
       m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
     }
     return m;
   }
+
+  /**
+   * What the content-slot measurement needs.
+   *
+   * @param index TF-IDF vectors of the catalog at the split
+   * @param before events before the split (user_idx, item_idx): which items are new at the split
+   * @param history user_idx, history: the items of each user's events before the split
+   */
+  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> before, Dataset<Row> history) {}
 
   /** The parameters as manifest entries (alpha only in implicit mode, where it means something). */
   static Map<String, Object> params(AlsParams p, boolean implicit) {
