@@ -35,6 +35,15 @@ final class RankingEvaluation {
    * @return precision_at_k, recall_at_k, ndcg_at_k, map_at_k, catalog_coverage
    */
   static Map<String, Object> ranking(Dataset<Row> recommendations, Dataset<Row> truth, int k, long catalogSize) {
+    return ranking(recommendations, truth, k, catalogSize, null);
+  }
+
+  /**
+   * As {@link #ranking(Dataset, Dataset, int, long)}, plus the {@link BeyondAccuracy} metrics of
+   * the same top-k lists when {@code reference} is not null.
+   */
+  static Map<String, Object> ranking(Dataset<Row> recommendations, Dataset<Row> truth, int k, long catalogSize,
+      BeyondAccuracy.Reference reference) {
     Dataset<Row> top = recommendations.filter(col("rank").leq(k))
         .join(truth.select("user_idx"), "user_idx")
         .persist(StorageLevel.MEMORY_AND_DISK());
@@ -59,6 +68,9 @@ final class RankingEvaluation {
       out.put("map_at_" + k, m.meanAveragePrecisionAt(k));
       long covered = top.select("item_idx").distinct().count();
       out.put("catalog_coverage", catalogSize == 0 ? 0.0 : covered / (double) catalogSize);
+      if (reference != null) {
+        out.putAll(BeyondAccuracy.compute(top, truth, reference));
+      }
       return out;
     } finally {
       pairs.unpersist(false);

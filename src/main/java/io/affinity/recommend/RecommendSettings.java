@@ -25,6 +25,8 @@ import java.util.List;
  * @param numBlocks ALS user and item blocks
  * @param checkpointInterval ALS checkpoint interval in iterations
  * @param blockSize users scored together in one matrix product
+ * @param popularity how the popularity baseline and fallbacks weigh each distinct buyer by recency
+ * @param content content similarity from item text and new items in recommendations
  */
 public record RecommendSettings(
     boolean implicit,
@@ -41,7 +43,9 @@ public record RecommendSettings(
     AlsParams params,
     int numBlocks,
     int checkpointInterval,
-    int blockSize) implements Serializable {
+    int blockSize,
+    Popularity.Recency popularity,
+    ContentSettings content) implements Serializable {
 
   private static final String P = "affinity.recommend.";
 
@@ -54,6 +58,18 @@ public record RecommendSettings(
    * @param maxIter ALS iterations
    */
   public record AlsParams(int rank, double regParam, double alpha, int maxIter) implements Serializable {}
+
+  /**
+   * Content similarity from item text (TF-IDF) and how it enters similar items and recommendations.
+   *
+   * @param enabled false = no content similarity: similar items are ALS only, no {@code content} rows
+   * @param blendWeight weight of the ALS cosine in the blended similarity (content gets 1 - weight)
+   * @param maxSlots at most this many of the top-n rows per user may be new items chosen by content
+   * @param newItemMaxUsers an item with fewer distinct users than this (or without ALS factors) is new
+   * @param minSimilarity content cosine a new item needs with an item of the user's history
+   */
+  public record ContentSettings(boolean enabled, double blendWeight, int maxSlots, int newItemMaxUsers,
+      double minSimilarity) implements Serializable {}
 
   /** Reads and validates every key under {@code affinity.recommend}. */
   public static RecommendSettings from(ConfigReader r) {
@@ -108,7 +124,18 @@ public record RecommendSettings(
         params,
         r.integer(P + "num-blocks", 1, 10_000),
         r.integer(P + "checkpoint-interval", 1, 1000),
-        r.integer(P + "block-size", 1, 65_536));
+        r.integer(P + "block-size", 1, 65_536),
+        new Popularity.Recency(
+            r.oneOf(P + "popularity.recency", Popularity.Recency.DECAYED, Popularity.Recency.WINDOW,
+                Popularity.Recency.ALL_TIME),
+            r.number("affinity.features.half-life-days", 0, 1e6, true),
+            r.integer(P + "popularity.window-days", 1, 3650)),
+        new ContentSettings(
+            r.bool(P + "content.enabled"),
+            r.number(P + "content.blend-weight", 0, 1, false),
+            r.integer(P + "content.max-slots", 0, 1000),
+            r.integer(P + "content.new-item-max-users", 0, 1_000_000),
+            r.number(P + "content.min-similarity", 0, 1, false)));
   }
 
   private static List<String> eventTypes(ConfigReader r, String key, List<String> names, String returned,

@@ -43,6 +43,9 @@ public final class RecommendStage implements Stage {
   /** Where the fitted ALS model goes: {@code <root>/models/recommend/run_date=D/}. */
   public static final String MODEL_DATASET = "models/recommend";
 
+  /** Most content-similar new items kept per item, the candidates of a user's content rows. */
+  static final int NEW_ITEM_NEIGHBOURS = 20;
+
   private final RecommendSettings settings;
   private final EventTypes types;
   private final FeatureSettings features;
@@ -99,7 +102,8 @@ public final class RecommendStage implements Stage {
 
     long validationStart = System.nanoTime();
     Validation.Outcome v = Validation.run(spark, settings, types, features.halfLifeDays(), events, ratings,
-        userMap, itemMap, split);
+        userMap, itemMap, split,
+        settings.content().enabled() ? ContentSimilarity.texts(ds.read("features/items", "features")) : null);
     seconds(report, "validation_seconds", validationStart);
     report.put("split", v.split());
     report.put("search", settings.search() ? "grid" : "fixed");
@@ -109,8 +113,17 @@ public final class RecommendStage implements Stage {
     }
     report.put("params", Validation.params(v.chosen(), settings.implicit()));
     v.metrics().forEach(report::put);
-    report.put("baseline", v.baseline());
-    report.put("lift", lift(v.metrics(), v.baseline()));
+    // `baseline` is the stronger popularity baseline, so `lift` never flatters the model;
+    // `baselines` holds both (recent as configured, all-time) side by side.
+    String strongest = v.strongest(settings.k());
+    Map<String, Object> baseline = strongest == null ? Map.of() : v.baselines().get(strongest);
+    report.put("baseline", baseline);
+    if (strongest != null) {
+      report.put("baseline_name", strongest);
+    }
+    report.put("baseline_recency", settings.popularity().describe());
+    report.put("baselines", new LinkedHashMap<>(v.baselines()));
+    report.put("lift", lift(v.metrics(), baseline));
     try {
       gate.check(ds, (Double) v.metrics().get("ndcg_at_" + settings.k()), report);
     } catch (RuntimeException e) {
@@ -120,7 +133,7 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, report));
+        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, asOf, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -135,7 +148,7 @@ public final class RecommendStage implements Stage {
    */
   private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
       Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
-      Optional<Dataset<Row>> ratings, StageReport report) {
+      Optional<Dataset<Row>> ratings, Instant asOf, StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
     long t0 = System.nanoTime();
@@ -167,12 +180,13 @@ public final class RecommendStage implements Stage {
     spark.sparkContext().setJobDescription("recommend: catalog and popularity");
     Dataset<Row> catalogItems = ds.read("features/items", "features").select("item_idx", "item_id");
     ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
-    ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase());
+    ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase(),
+        settings.popularity(), asOf);
     Optional<Dataset<Row>> segments = ds.readIfPresent("segments")
         .map(s -> ds.withRawUserIds(s, userMap))
         .map(s -> s.select(col("user_id"), col("segment_id").cast("string").as("segment")));
     Map<String, ScoringModel.Ranking> segmentRankings = segments
-        .map(s -> Popularity.bySegment(events, s, catalog, types.purchase()))
+        .map(s -> Popularity.bySegment(events, s, catalog, types.purchase(), settings.popularity(), asOf))
         .orElse(Map.of());
     report.put("segments", segments.isPresent()
         ? "used: " + ds.path("segments") + " (" + segmentRankings.size() + " segments)"
@@ -180,6 +194,27 @@ public final class RecommendStage implements Stage {
     ScoringModel scoring = ScoringModel.of(catalog, model.itemFactors(), popular, segmentRankings);
     modelReport.put("users", model.userFactors().count());
     modelReport.put("items", scoring.factorRows());
+    ContentSimilarity.Index content = null;
+    boolean[] fresh = null;
+    if (settings.content().enabled()) {
+      spark.sparkContext().setJobDescription("recommend: content similarity (TF-IDF)");
+      long contentStart = System.nanoTime();
+      content = ContentSimilarity.fit(ContentSimilarity.texts(ds.read("features/items", "features")), catalog);
+      fresh = ContentSimilarity.newItems(events, scoring, settings.content().newItemMaxUsers());
+      scoring.withNewItems(ContentSimilarity.newItemNeighbours(spark, content, fresh, NEW_ITEM_NEIGHBOURS,
+          settings.content().maxSlots(), settings.content().minSimilarity(),
+          spark.sessionState().conf().numShufflePartitions()));
+      Map<String, Object> contentReport = report.section("content");
+      contentReport.put("items_with_text", content.rows());
+      int freshCount = 0;
+      for (boolean f : fresh) {
+        freshCount += f ? 1 : 0;
+      }
+      contentReport.put("new_items", freshCount);
+      contentReport.put("blend_weight", settings.content().blendWeight());
+      contentReport.put("max_slots", settings.content().maxSlots());
+      seconds(report, "content_seconds", contentStart);
+    }
 
     // Every user of the clean data, with its factors, excluded items, history and segment joined on.
     Dataset<Row> universe = cleanEvents.select("user_id");
@@ -210,8 +245,8 @@ public final class RecommendStage implements Stage {
 
     spark.sparkContext().setJobDescription("recommend: similar items");
     long similarStart = System.nanoTime();
-    RankedRows similar = SimilarItems.compute(spark, scoring, settings.similarItems(), settings.blockSize(),
-        spark.sessionState().conf().numShufflePartitions());
+    RankedRows similar = SimilarItems.compute(spark, scoring, content, settings.content().blendWeight(), fresh,
+        settings.similarItems(), settings.blockSize(), spark.sessionState().conf().numShufflePartitions());
     ds.write(similar.rows(), "similar_items");
     similar.release();
     seconds(report, "similar_items_seconds", similarStart);
@@ -270,7 +305,14 @@ public final class RecommendStage implements Stage {
     rows.put("users_by_source", usersBySource);
     // Fewer than top-n rows only when the catalog minus the user's excluded items is too small.
     rows.put("users_with_fewer_than_n", recs.groupBy("user_id").count().filter(col("count").lt(topN)).count());
-    rows.put("similar_items", spark.read().parquet(ds.path("similar_items").toString()).count());
+    Dataset<Row> similar = spark.read().parquet(ds.path("similar_items").toString());
+    rows.put("similar_items", similar.count());
+    // Items by the method of their similar items (one method per item).
+    Map<String, Object> byMethod = new LinkedHashMap<>();
+    for (Row r : similar.filter(col("rank").equalTo(1)).groupBy("method").count().orderBy("method").collectAsList()) {
+      byMethod.put(r.getString(0), r.getLong(1));
+    }
+    rows.put("similar_items_by_method", byMethod);
     return rows;
   }
 }

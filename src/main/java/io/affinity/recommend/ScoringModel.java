@@ -67,6 +67,20 @@ final class ScoringModel implements Serializable {
     }
   }
 
+  /**
+   * New items that may enter a user's list by content similarity (source {@code content}): for each
+   * catalog position, its most content-similar new items, best first.
+   *
+   * @param neighbours per catalog position: new-item positions, best first (null = none)
+   * @param scores the content cosine of each
+   * @param maxSlots at most this many rows per user
+   * @param minSimilarity the cosine a new item needs with an item of the user's history
+   */
+  record NewItems(int[][] neighbours, float[][] scores, int maxSlots, double minSimilarity) implements Serializable {
+    static final NewItems NONE = new NewItems(new int[0][], new float[0][], 0, 1.0);
+  }
+
+  private NewItems newItems = NewItems.NONE;
   private final int[] itemIdx;
   private final String[] itemIds;
   private final Catalog catalog;
@@ -199,6 +213,16 @@ final class ScoringModel implements Serializable {
       dot += (double) factors[a + f] * factors[b + f];
     }
     return dot / ((double) na * nb);
+  }
+
+  /** Sets the new items that content may add (before the model is broadcast); returns this model. */
+  ScoringModel withNewItems(NewItems items) {
+    this.newItems = items;
+    return this;
+  }
+
+  NewItems newItems() {
+    return newItems;
   }
 
   Ranking popular() {

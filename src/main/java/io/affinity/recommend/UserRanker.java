@@ -52,6 +52,7 @@ final class UserRanker {
   static final String ALS = "als";
   static final String SEGMENT_POPULAR = "segment_popular";
   static final String POPULAR = "popular";
+  static final String CONTENT = "content";
 
   private final ScoringModel model;
   private final int n;
@@ -62,6 +63,10 @@ final class UserRanker {
   private int touchedCount;
   private final int[] topRows;
   private final float[] topScores;
+  // Content picks: best cosine and explaining history position per new item, reset after each user.
+  private final float[] contentBest;
+  private final int[] contentBecause;
+  private int[] contentTouched = new int[64];
 
   /**
    * @param model the broadcast item side
@@ -77,6 +82,8 @@ final class UserRanker {
     this.taken = new boolean[model.catalogSize()];
     this.topRows = new int[n];
     this.topScores = new float[n];
+    this.contentBest = new float[model.newItems().maxSlots() > 0 ? model.catalogSize() : 0];
+    this.contentBecause = new int[contentBest.length];
   }
 
   /**
@@ -173,9 +180,20 @@ final class UserRanker {
     int[] chosen = new int[n];
     double[] scores = new double[n];
     String[] sources = new String[n];
+    String[] because = new String[n];
+    // New items by content go in first as taken (so ALS skips them), and into the last slots after ALS.
+    int[] picks = contentPicks(u);
+    for (int i = 0; i < picks.length; i++) {
+      take(picks[i]);
+      int row = model.factorRowOf(picks[i]);
+      if (row >= 0) {
+        skip[row] = true;
+      }
+    }
     int count = 0;
-    if (slot >= 0) {
-      int found = top.top(slot, n, topRows, topScores);
+    int limit = n - picks.length;
+    if (slot >= 0 && limit > 0) {
+      int found = top.top(slot, limit, topRows, topScores);
       for (int i = 0; i < found; i++) {
         int p = model.positionOfFactorRow(topRows[i]);
         chosen[count] = p;
@@ -188,15 +206,24 @@ final class UserRanker {
     String segment = u.isNullAt(5) ? null : u.getString(5);
     ScoringModel.Ranking segmentRanking = model.segment(segment);
     if (segmentRanking != null) {
-      count = fill(segmentRanking, SEGMENT_POPULAR, chosen, scores, sources, count);
+      count = fill(segmentRanking, SEGMENT_POPULAR, chosen, scores, sources, count, limit);
     }
-    count = fill(model.popular(), POPULAR, chosen, scores, sources, count);
+    count = fill(model.popular(), POPULAR, chosen, scores, sources, count, limit);
+    // Content rows always take the last slots, whatever filled the others.
+    for (int pick : picks) {
+      chosen[count] = pick;
+      scores[count] = contentBest[pick];
+      sources[count] = CONTENT;
+      because[count] = model.itemId(contentBecause[pick]);
+      count++;
+    }
+    clearContent();
 
     int[] historyRows = explain ? historyRows(u) : new int[0];
     for (int i = 0; i < count; i++) {
       int p = chosen[i];
       out.add(RowFactory.create(userId, userIdx, i + 1, model.itemIdx(p), model.itemId(p), scores[i], sources[i],
-          because(p, historyRows)));
+          sources[i].equals(CONTENT) ? because[i] : because(p, historyRows)));
     }
     for (int i = 0; i < touchedCount; i++) {
       int p = touched[i];
@@ -209,11 +236,78 @@ final class UserRanker {
     touchedCount = 0;
   }
 
-  /** Appends untaken items of a ranking until n rows are chosen. */
+  /**
+   * Up to {@code maxSlots} new items for the user, each scored by its best content cosine with an
+   * item of the user's history (at least {@code minSimilarity}), excluded items skipped; best
+   * first, ties to the lower position. The explaining history item is the first (lowest idx) with
+   * that best cosine. Empty when the user has no history or content adds nothing.
+   */
+  private int[] contentPicks(Row u) {
+    ScoringModel.NewItems items = model.newItems();
+    if (items.maxSlots() == 0 || u.isNullAt(4)) {
+      return new int[0];
+    }
+    int touched = 0;
+    for (int idx : u.<Integer>getList(4)) {
+      int h = model.position(idx);
+      if (h < 0 || items.neighbours()[h] == null) {
+        continue;
+      }
+      int[] nb = items.neighbours()[h];
+      float[] sc = items.scores()[h];
+      for (int j = 0; j < nb.length && sc[j] >= items.minSimilarity(); j++) {
+        int q = nb[j];
+        if (taken[q]) {
+          continue;
+        }
+        if (contentBest[q] == 0f) {
+          if (touched == contentTouched.length) {
+            contentTouched = Arrays.copyOf(contentTouched, touched * 2);
+          }
+          contentTouched[touched++] = q;
+        }
+        if (sc[j] > contentBest[q]) {
+          contentBest[q] = sc[j];
+          contentBecause[q] = h;
+        }
+      }
+    }
+    int k = Math.min(Math.min(items.maxSlots(), n), touched);
+    Integer[] order = new Integer[touched];
+    for (int i = 0; i < touched; i++) {
+      order[i] = contentTouched[i];
+    }
+    Arrays.sort(order, (a, b) -> contentBest[a] != contentBest[b] ? Float.compare(contentBest[b], contentBest[a])
+        : Integer.compare(a, b));
+    int[] picks = new int[k];
+    for (int i = 0; i < k; i++) {
+      picks[i] = order[i];
+    }
+    // Items not picked are cleared now; picked ones after their rows are written (clearContent).
+    for (int i = k; i < touched; i++) {
+      contentBest[order[i]] = 0f;
+    }
+    for (int i = 0; i < k; i++) {
+      contentTouched[i] = picks[i];
+    }
+    contentPicked = k;
+    return picks;
+  }
+
+  private int contentPicked;
+
+  private void clearContent() {
+    for (int i = 0; i < contentPicked; i++) {
+      contentBest[contentTouched[i]] = 0f;
+    }
+    contentPicked = 0;
+  }
+
+  /** Appends untaken items of a ranking until {@code limit} rows are chosen. */
   private int fill(ScoringModel.Ranking ranking, String source, int[] chosen, double[] scores, String[] sources,
-      int count) {
+      int count, int limit) {
     int[] positions = ranking.positions();
-    for (int i = 0; i < positions.length && count < n; i++) {
+    for (int i = 0; i < positions.length && count < limit; i++) {
       int p = positions[i];
       if (!taken[p]) {
         chosen[count] = p;

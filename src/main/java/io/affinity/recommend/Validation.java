@@ -45,10 +45,32 @@ final class Validation {
    * @param split the sizes of the split
    * @param candidates every evaluated candidate: its parameters, metrics and seconds
    * @param metrics the metrics of the chosen candidate (empty when nothing could be evaluated)
-   * @param baseline the same metrics for the popularity baseline (empty likewise)
+   * @param baselines the same metrics for each popularity baseline by name ({@code recent} as
+   *     configured, {@code all_time}); empty likewise
    */
   record Outcome(AlsParams chosen, String selection, Map<String, Object> split, List<Map<String, Object>> candidates,
-      Map<String, Object> metrics, Map<String, Object> baseline) {}
+      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines) {
+
+    /** Name of the stronger baseline: the higher NDCG@k ({@code recent} on a tie); null when none. */
+    String strongest(int k) {
+      String best = null;
+      double bestNdcg = Double.NEGATIVE_INFINITY;
+      for (Map.Entry<String, Map<String, Object>> e : baselines.entrySet()) {
+        Object v = e.getValue().get("ndcg_at_" + k);
+        double ndcg = v instanceof Double d ? d : Double.NEGATIVE_INFINITY;
+        if (best == null || ndcg > bestNdcg) {
+          best = e.getKey();
+          bestNdcg = ndcg;
+        }
+      }
+      return best;
+    }
+  }
+
+  /** Manifest name of the baseline ranked by the configured recency. */
+  static final String RECENT = "recent";
+  /** Manifest name of the baseline ranked by all-time distinct buyers. */
+  static final String ALL_TIME = "all_time";
 
   private Validation() {}
 
@@ -57,9 +79,11 @@ final class Validation {
    * @param ratings features/ratings (explicit mode only)
    * @param userMap user_id, user_idx
    * @param itemMap item_id, item_idx
+   * @param itemTexts item_idx, text ({@link ContentSimilarity#texts}); null when content is off
    */
   static Outcome run(SparkSession spark, RecommendSettings s, EventTypes types, double halfLifeDays,
-      Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split) {
+      Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split,
+      Dataset<Row> itemTexts) {
     int k = s.k();
     Timestamp splitTs = Timestamp.from(split);
     Dataset<Row> before = events.filter(col("event_time").lt(lit(splitTs)));
@@ -121,7 +145,7 @@ final class Validation {
     boolean canRank = evalUsers > 0;
     boolean canSelect = s.selectByRmse() ? ratedPairs > 0 : canRank;
     List<Map<String, Object>> evaluated = new ArrayList<>();
-    Map<String, Object> baseline = new LinkedHashMap<>();
+    Map<String, Map<String, Object>> baselines = new LinkedHashMap<>();
     AlsParams chosen = s.params();
     String selection;
     Map<String, Object> chosenMetrics = new LinkedHashMap<>();
@@ -130,25 +154,48 @@ final class Validation {
           + (s.selectByRmse() ? "ratings" : "users with relevant items") + " among the training users)";
       LOG.warn("recommend: {}; using the configured params", selection);
     } else {
-      ScoringModel.Ranking popular = Popularity.global(before, catalogItems, catalog, types.purchase());
+      // The recent ranking is what production falls back to; the all-time one is shown beside it
+      // because it is what a popularity baseline usually means, and it is the weaker one on
+      // seasonal catalogs (lift is claimed against the stronger of the two).
+      Map<String, ScoringModel.Ranking> rankings = new LinkedHashMap<>();
+      ScoringModel.Ranking popular = Popularity.global(before, catalogItems, catalog, types.purchase(),
+          s.popularity(), split);
+      if (!s.popularity().isAllTime()) {
+        rankings.put(RECENT, popular);
+      }
+      rankings.put(ALL_TIME, s.popularity().isAllTime() ? popular
+          : Popularity.global(before, catalogItems, catalog, types.purchase(), Popularity.Recency.allTime(), split));
       Dataset<Row> users = truth.select("user_idx").join(userMap, "user_idx")
           .join(TrainingData.perUser(excluded, "excluded"), new String[] {"user_idx"}, "left")
           .withColumn("history", lit(null).cast(DataTypes.createArrayType(DataTypes.IntegerType)))
           .withColumn("segment", lit(null).cast(DataTypes.StringType))
           .persist(StorageLevel.MEMORY_AND_DISK());
 
-      if (canRank) {
-        spark.sparkContext().setJobDescription("recommend: validation baseline");
-        RankedRows base = UserRanker.rankAll(spark,
-            new ScoringModel(catalog, 0, new int[0], new float[0], popular, Map.of()),
-            users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType))),
-            k, s.blockSize(), false);
-        baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size()));
-        base.release();
-      }
-      if (heldRatings != null && ratedPairs > 0) {
-        Map<String, Object> r = RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction");
-        baseline.putAll(r);
+      // What the beyond-accuracy metrics measure against: the pairs users chose before the split.
+      BeyondAccuracy.Reference reference = canRank ? BeyondAccuracy.Reference.of(TrainingData.pairs(before,
+          s.relevantEventTypes())) : null;
+      // The lists as published also hold up to content.max-slots new items by content: measured
+      // for every candidate beside the plain ALS lists, with the users' histories before the split.
+      ContentCheck content = canRank && itemTexts != null && s.content().maxSlots() > 0
+          ? new ContentCheck(ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog),
+              before,
+              TrainingData.perUser(before.select("user_idx", "item_idx").distinct(), "history"))
+          : null;
+      Map<String, Object> ratingBaseline = heldRatings != null && ratedPairs > 0
+          ? RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction") : Map.of();
+      for (Map.Entry<String, ScoringModel.Ranking> b : rankings.entrySet()) {
+        Map<String, Object> baseline = new LinkedHashMap<>();
+        if (canRank) {
+          spark.sparkContext().setJobDescription("recommend: validation baseline " + b.getKey());
+          RankedRows base = UserRanker.rankAll(spark,
+              new ScoringModel(catalog, 0, new int[0], new float[0], b.getValue(), Map.of()),
+              users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType))),
+              k, s.blockSize(), false);
+          baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size(), reference));
+          base.release();
+        }
+        baseline.putAll(ratingBaseline);
+        baselines.put(b.getKey(), baseline);
       }
 
       double best = Double.NEGATIVE_INFINITY;
@@ -159,7 +206,8 @@ final class Validation {
         Dataset<Row> rated = heldRatings;
         long scored = ratedPairs;
         m.putAll(TrainingData.releasingCaches(spark,
-            () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored)));
+            () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored, reference,
+                content)));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         LOG.info("recommend: candidate {}", m);
         evaluated.add(m);
@@ -174,6 +222,9 @@ final class Validation {
           ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
           : "params (search = fixed)";
       users.unpersist();
+      if (reference != null) {
+        reference.release();
+      }
     }
     Map<String, Object> metrics = new LinkedHashMap<>(chosenMetrics);
     for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds")) {
@@ -185,7 +236,7 @@ final class Validation {
     truth.unpersist();
     truthPairs.unpersist();
     train.unpersist();
-    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baseline);
+    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines);
   }
 
   /**
@@ -196,7 +247,8 @@ final class Validation {
    */
   private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
       Dataset<Row> train, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
-      ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs) {
+      ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference,
+      ContentCheck content) {
     spark.sparkContext().setJobDescription("recommend: validation fit " + p);
     ALSModel model = TrainingData.fit(s, p, train);
     Map<String, Object> m = new LinkedHashMap<>();
@@ -206,14 +258,39 @@ final class Validation {
       Dataset<Row> input = users.join(
           model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
       RankedRows recs = UserRanker.rankAll(spark, sm, input, s.k(), s.blockSize(), false);
-      m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size()));
+      m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
       recs.release();
+      if (content != null) {
+        spark.sparkContext().setJobDescription("recommend: validation ranking with content slots " + p);
+        ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+        withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(),
+            ContentSimilarity.newItems(content.before(), withContent, s.content().newItemMaxUsers()),
+            RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), s.content().minSimilarity(),
+            spark.sessionState().conf().numShufflePartitions()));
+        RankedRows slotted = UserRanker.rankAll(spark, withContent,
+            input.drop("history").join(content.history(), new String[] {"user_idx"}, "left"), s.k(), s.blockSize(),
+            false);
+        Map<String, Object> c = new LinkedHashMap<>(RankingEvaluation.ranking(slotted.rows(), truth, s.k(),
+            catalog.size()));
+        c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
+        slotted.release();
+        m.put("content_slots", c);
+      }
     }
     if (heldRatings != null && ratedPairs > 0) {
       m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
     }
     return m;
   }
+
+  /**
+   * What the content-slot measurement needs.
+   *
+   * @param index TF-IDF vectors of the catalog at the split
+   * @param before events before the split (user_idx, item_idx): which items are new at the split
+   * @param history user_idx, history: the items of each user's events before the split
+   */
+  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> before, Dataset<Row> history) {}
 
   /** The parameters as manifest entries (alpha only in implicit mode, where it means something). */
   static Map<String, Object> params(AlsParams p, boolean implicit) {

@@ -126,7 +126,7 @@ public record ReportModel(
   public record Recommendations(List<RecommendMetric> metrics, Chart chart, List<Fact> facts) {}
 
   /** One ranking metric: ALS, baseline and lift, formatted. */
-  public record RecommendMetric(String metric, String als, String baseline, String lift) {}
+  public record RecommendMetric(String metric, String als, String recent, String allTime, String lift) {}
 
   /**
    * The purchase propensity model on its evaluation users.

@@ -341,12 +341,24 @@ final class ReportModelBuilder {
     List<Object> als = new ArrayList<>();
     List<Object> pop = new ArrayList<>();
     List<RecommendMetric> metrics = new ArrayList<>();
+    // Both popularity baselines side by side (recent as configured, all-time); the lift is against
+    // the stronger one (`baseline`). Manifests from before the recent baseline have `baseline` only.
+    Map<String, Object> baselines = map(rec.get("baselines"));
+    Map<String, Object> recent = baselines.isEmpty() ? baseline : map(baselines.get("recent"));
+    Map<String, Object> allTime = map(baselines.get("all_time"));
     for (int i = 0; i < keys.size(); i++) {
       Object a = rec.get(keys.get(i));
       Object b = baseline.get(keys.get(i));
       als.add(round(a));
       pop.add(round(b));
-      metrics.add(new RecommendMetric(labels.get(i), fmt(a), fmt(b), fmt(map(rec.get("lift")).get(keys.get(i)))));
+      metrics.add(new RecommendMetric(labels.get(i), fmt(a), fmt(recent.get(keys.get(i))),
+          fmt(allTime.get(keys.get(i))), fmt(map(rec.get("lift")).get(keys.get(i)))));
+    }
+    for (String beyond : List.of("distributional_coverage", "novelty", "diversity", "serendipity")) {
+      if (rec.containsKey(beyond)) {
+        metrics.add(new RecommendMetric(beyond.replace('_', ' '), fmt(rec.get(beyond)), fmt(recent.get(beyond)),
+            fmt(allTime.get(beyond)), ""));
+      }
     }
     Chart chart = chart("recommend-metrics", "ALS against the popularity baseline on held-out interactions", obj(
         "tooltip", obj("trigger", "axis"), "legend", obj("top", 0), "grid", grid(),
@@ -360,6 +372,19 @@ final class ReportModelBuilder {
     fact(facts, "Chosen parameters", rec.get("params") == null ? null : ReportTemplates.json(rec.get("params")));
     fact(facts, "Users evaluated", split.get("eval_users"));
     fact(facts, "Recommendation rows", map(rec.get("rows")).get("recommendations"));
+    if (rec.get("baseline_name") != null) {
+      fact(facts, "Lift against", rec.get("baseline_name") + " popularity (the stronger baseline); recent = "
+          + rec.get("baseline_recency"));
+    }
+    Map<String, Object> slots = map(rec.get("content_slots"));
+    if (!slots.isEmpty()) {
+      fact(facts, "With content slots", labels.get(0) + " " + fmt(slots.get(keys.get(0))) + " (without: "
+          + fmt(rec.get(keys.get(0))) + "), " + slots.get("content_rows") + " content rows");
+    }
+    Map<String, Object> byMethod = map(map(rec.get("rows")).get("similar_items_by_method"));
+    if (!byMethod.isEmpty()) {
+      fact(facts, "Similar items by method", ReportTemplates.json(byMethod));
+    }
     return new Recommendations(metrics, chart, facts);
   }
 

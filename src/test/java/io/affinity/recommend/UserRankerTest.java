@@ -47,14 +47,7 @@ class UserRankerTest extends SparkTestBase {
         user("u5", 5, new float[] {1f, 0f}, List.of(), List.of(11), null));
 
     // Block size 2: two full blocks and a partial one, with cold users mixed in.
-    RankedRows ranked = UserRanker.rankAll(spark, model,
-        spark.createDataFrame(users, UserRanker.INPUT).repartition(1), 3, 2, true);
-    Map<String, List<String>> got = new LinkedHashMap<>();
-    for (Row r : ranked.rows().orderBy("user_idx", "rank").collectAsList()) {
-      got.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(
-          r.getInt(2) + " " + r.getString(4) + " " + round(r.getDouble(5)) + " " + r.getString(6) + " " + r.getString(7));
-    }
-    ranked.release();
+    Map<String, List<String>> got = rank(model, users, 2);
 
     Map<String, List<String>> expected = new LinkedHashMap<>();
     // cos(b,a)=.99 > cos(b,c)=.11; e is equally close to a and c, the lower idx wins; d is closest to c.
@@ -75,6 +68,46 @@ class UserRankerTest extends SparkTestBase {
         .map(r -> r.getString(4) + " " + r.getString(6) + " " + r.getString(7)).toList();
     ranked.release();
     assertEquals(List.of("c popular null", "a popular null"), got);
+  }
+
+  @Test
+  void newItemsEnterTheLastSlotsByContentUpToTheCapAndNeverWhenExcluded() {
+    // f has no factors (new). Content neighbours: a -> f (0.9); c -> f (0.3), e (0.7); e is not
+    // new in practice but the neighbour lists decide what content may add. Cap 2 slots, min 0.25.
+    int[][] nb = new int[6][];
+    float[][] sc = new float[6][];
+    nb[0] = new int[] {5};
+    sc[0] = new float[] {0.9f};
+    nb[2] = new int[] {4, 5};
+    sc[2] = new float[] {0.7f, 0.3f};
+    ScoringModel model = new ScoringModel(CATALOG, 2, new int[] {0, 1, 2, 3, 4}, FACTORS, POPULAR, Map.of())
+        .withNewItems(new ScoringModel.NewItems(nb, sc, 2, 0.25));
+    List<Row> users = List.of(
+        // History a, c: f by a (0.9) and e by c (0.7) take slots 2 and 3; ALS fills slot 1 with b.
+        user("u1", 1, new float[] {1f, 0f}, List.of(10), List.of(10, 12), null),
+        // Bought f: only e (by c) can come from content; ALS fills 2 slots.
+        user("u2", 2, new float[] {1f, 0f}, List.of(15), List.of(12), null),
+        // History without neighbours: ALS only.
+        user("u3", 3, new float[] {1f, 0f}, List.of(), List.of(11), null));
+    Map<String, List<String>> got = rank(model, users, 4);
+    Map<String, List<String>> expected = new LinkedHashMap<>();
+    expected.put("u1", List.of("1 b 0.9 als a", "2 f 0.9 content a", "3 e 0.7 content c"));
+    expected.put("u2", List.of("1 a 1.0 als c", "2 b 0.9 als c", "3 e 0.7 content c"));
+    expected.put("u3", List.of("1 a 1.0 als b", "2 b 0.9 als null", "3 e 0.5 als b"));
+    assertEquals(expected, got);
+  }
+
+  /** Top 3 with explanations per user id: "rank item score source because". */
+  private static Map<String, List<String>> rank(ScoringModel model, List<Row> users, int blockSize) {
+    RankedRows ranked = UserRanker.rankAll(spark, model,
+        spark.createDataFrame(users, UserRanker.INPUT).repartition(1), 3, blockSize, true);
+    Map<String, List<String>> got = new LinkedHashMap<>();
+    for (Row r : ranked.rows().orderBy("user_idx", "rank").collectAsList()) {
+      got.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(
+          r.getInt(2) + " " + r.getString(4) + " " + round(r.getDouble(5)) + " " + r.getString(6) + " " + r.getString(7));
+    }
+    ranked.release();
+    return got;
   }
 
   private static Row user(String id, int idx, float[] factors, List<Integer> excluded, List<Integer> history,

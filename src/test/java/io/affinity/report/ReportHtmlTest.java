@@ -106,6 +106,25 @@ class ReportHtmlTest {
   }
 
   @Test
+  void recommendationsShowBothPopularityBaselinesAndTheBeyondAccuracyMetrics() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> rec = stage(manifest, "recommend");
+    rec.put("baselines", Map.of("recent", Map.of("ndcg_at_10", 0.25, "novelty", 1.5),
+        "all_time", Map.of("ndcg_at_10", 0.125, "novelty", 1.25)));
+    rec.put("baseline_name", "recent");
+    rec.put("novelty", 3.5);
+    rec.put("content_slots", Map.of("ndcg_at_10", 0.3125, "content_rows", 7));
+    String html = render(manifest, List.of());
+    assertTrue(html.contains("<th class=\"n\">Recent popularity</th><th class=\"n\">All-time popularity</th>"),
+        markup(html));
+    assertTrue(html.contains("<td class=\"n\">0.2500</td><td class=\"n\">0.1250</td>"), "ndcg of both baselines");
+    assertTrue(html.contains("<td>novelty</td><td class=\"n\">3.5000</td><td class=\"n\">1.5000</td>"
+        + "<td class=\"n\">1.2500</td>"), "a beyond-accuracy row");
+    assertTrue(html.contains("recent popularity (the stronger baseline)"));
+    assertTrue(html.contains("ndcg@10 0.3125"), "NDCG with content slots");
+  }
+
+  @Test
   void missingPartsAreLeftOut() throws IOException {
     Map<String, Object> manifest = goldenManifest();
     @SuppressWarnings("unchecked")

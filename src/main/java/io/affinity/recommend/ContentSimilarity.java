@@ -1,0 +1,362 @@
+package io.affinity.recommend;
+
+import static org.apache.spark.sql.functions.coalesce;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat_ws;
+import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.length;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.trim;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.feature.CountVectorizer;
+import org.apache.spark.ml.feature.IDF;
+import org.apache.spark.ml.feature.Normalizer;
+import org.apache.spark.ml.feature.RegexTokenizer;
+import org.apache.spark.ml.feature.StopWordsRemover;
+import org.apache.spark.ml.linalg.SparseVector;
+import org.apache.spark.ml.linalg.Vector;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import scala.Tuple2;
+
+/**
+ * Content similarity of items from their text: TF-IDF over title, description and category with
+ * MLlib ({@link RegexTokenizer} on non-letters and non-digits, lower case, tokens of 2+ characters;
+ * {@link StopWordsRemover} with the English list; {@link CountVectorizer}; {@link IDF}; L2
+ * {@link Normalizer}), so the dot product of two vectors is their cosine.
+ *
+ * <p>The vectors are sparse (a title has a handful of terms) and collected to the driver: bounded by
+ * the catalog. {@link Index} finds an item's most similar items without comparing it with every
+ * other item: an inverted index from term to the items that contain it, so only items sharing a
+ * term with the query are scored (a blocked sparse product with a bounded top-k per query).
+ */
+final class ContentSimilarity {
+  /** Terms kept by CountVectorizer (the most frequent across items). */
+  static final int VOCABULARY = 1 << 18;
+
+  private ContentSimilarity() {}
+
+  /**
+   * The text of each item: title, description and category joined with spaces; nulls skipped.
+   *
+   * @param items item_idx and any of title, description, category (missing columns count as null)
+   * @return item_idx, text, for items whose text is not blank
+   */
+  static Dataset<Row> texts(Dataset<Row> items) {
+    List<Column> parts = new ArrayList<>();
+    for (String c : List.of("title", "description", "category")) {
+      if (Arrays.asList(items.columns()).contains(c)) {
+        parts.add(coalesce(col(c).cast("string"), lit("")));
+      }
+    }
+    if (parts.isEmpty()) {
+      return items.select(col("item_idx"), lit("").as("text")).limit(0);
+    }
+    Column text = trim(concat_ws(" ", parts.toArray(new Column[0])));
+    return items.select(col("item_idx"), text.as("text")).filter(length(col("text")).gt(0));
+  }
+
+  /**
+   * Fits the TF-IDF pipeline on the texts of the catalog items and indexes the vectors.
+   *
+   * @param texts item_idx, text (from {@link #texts})
+   * @param catalog the catalog; items outside it are ignored
+   * @return the index; empty (no rows) when no catalog item has text with a term
+   */
+  static Index fit(Dataset<Row> texts, ScoringModel.Catalog catalog) {
+    RegexTokenizer tokens = new RegexTokenizer().setInputCol("text").setOutputCol("tokens")
+        .setPattern("[^\\p{L}\\p{N}]+").setGaps(true).setMinTokenLength(2).setToLowercase(true);
+    StopWordsRemover stop = new StopWordsRemover().setInputCol("tokens").setOutputCol("terms");
+    CountVectorizer tf = new CountVectorizer().setInputCol("terms").setOutputCol("tf").setVocabSize(VOCABULARY)
+        .setMinDF(1);
+    IDF idf = new IDF().setInputCol("tf").setOutputCol("tfidf");
+    Normalizer norm = new Normalizer().setInputCol("tfidf").setOutputCol("v").setP(2.0);
+    Dataset<Row> in = texts.select("item_idx", "text").cache();
+    try {
+      if (in.isEmpty()) {
+        return Index.of(catalog, new int[0], new int[0][], new float[0][]);
+      }
+      PipelineModel model = new Pipeline()
+          .setStages(new PipelineStage[] {tokens, stop, tf, idf, norm}).fit(in);
+      List<Row> rows = model.transform(in).select("item_idx", "v").orderBy("item_idx").collectAsList();
+      int[] positions = new int[rows.size()];
+      int[][] terms = new int[rows.size()][];
+      float[][] weights = new float[rows.size()][];
+      int n = 0;
+      for (Row r : rows) {
+        int p = catalog.position(r.getInt(0));
+        SparseVector v = ((Vector) r.get(1)).toSparse();
+        if (p < 0 || v.indices().length == 0) {
+          continue;
+        }
+        positions[n] = p;
+        terms[n] = v.indices();
+        float[] w = new float[v.values().length];
+        for (int i = 0; i < w.length; i++) {
+          w[i] = (float) v.values()[i];
+        }
+        weights[n] = w;
+        n++;
+      }
+      return Index.of(catalog, Arrays.copyOf(positions, n), Arrays.copyOf(terms, n), Arrays.copyOf(weights, n));
+    } finally {
+      in.unpersist();
+    }
+  }
+
+  /**
+   * Which catalog items are new: fewer than {@code maxUsers} distinct users with an event, or no
+   * ALS factors in {@code model}.
+   *
+   * @param events user_idx, item_idx of the events that count (up to the as-of instant)
+   */
+  static boolean[] newItems(Dataset<Row> events, ScoringModel model, int maxUsers) {
+    boolean[] fresh = new boolean[model.catalogSize()];
+    for (int p = 0; p < fresh.length; p++) {
+      fresh[p] = model.factorRowOf(p) < 0;
+    }
+    if (maxUsers > 0) {
+      Arrays.fill(fresh, true);
+      for (Row r : events.groupBy("item_idx").agg(countDistinct("user_idx").as("users"))
+          .filter(col("users").geq(maxUsers)).select("item_idx").collectAsList()) {
+        int p = model.position(r.getInt(0));
+        if (p >= 0 && model.factorRowOf(p) >= 0) {
+          fresh[p] = false;
+        }
+      }
+    }
+    return fresh;
+  }
+
+  /**
+   * For every catalog item with text, its {@code k} most content-similar new items (computed on the
+   * executors, collected: catalog x k entries), for {@link ScoringModel.NewItems}.
+   *
+   * @param fresh new items by catalog position
+   */
+  static ScoringModel.NewItems newItemNeighbours(SparkSession spark, Index index, boolean[] fresh, int k,
+      int maxSlots, double minSimilarity, int partitions) {
+    int[][] neighbours = new int[fresh.length][];
+    float[][] scores = new float[fresh.length][];
+    boolean[] target = new boolean[index.rows()];
+    boolean any = false;
+    for (int r = 0; r < target.length; r++) {
+      target[r] = fresh[index.positionOfRow(r)];
+      any |= target[r];
+    }
+    if (!any || maxSlots == 0) {
+      return new ScoringModel.NewItems(neighbours, scores, maxSlots, minSimilarity);
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<Index> b = jsc.broadcast(index);
+    try {
+      List<Integer> rows = java.util.stream.IntStream.range(0, index.rows()).boxed().toList();
+      List<Tuple2<Integer, Tuple2<int[], float[]>>> found = jsc.parallelize(rows, Math.max(1, partitions))
+          .mapPartitions(it -> {
+            Index ix = b.value();
+            Scratch s = ix.scratch();
+            int[] topRows = new int[k];
+            float[] topScores = new float[k];
+            List<Tuple2<Integer, Tuple2<int[], float[]>>> out = new ArrayList<>();
+            while (it.hasNext()) {
+              int row = it.next();
+              int m = ix.top(row, target, k, s, topRows, topScores);
+              if (m > 0) {
+                int[] positions = new int[m];
+                for (int i = 0; i < m; i++) {
+                  positions[i] = ix.positionOfRow(topRows[i]);
+                }
+                out.add(new Tuple2<>(ix.positionOfRow(row), new Tuple2<>(positions, Arrays.copyOf(topScores, m))));
+              }
+            }
+            return out.iterator();
+          }).collect();
+      for (Tuple2<Integer, Tuple2<int[], float[]>> f : found) {
+        neighbours[f._1()] = f._2()._1();
+        scores[f._1()] = f._2()._2();
+      }
+    } finally {
+      b.destroy();
+    }
+    return new ScoringModel.NewItems(neighbours, scores, maxSlots, minSimilarity);
+  }
+
+  /**
+   * Unit-length sparse TF-IDF vectors of the items with text, and the inverted index over them.
+   * Rows are in ascending catalog position, so a lower row is a lower item idx.
+   */
+  static final class Index implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final int[] positionOfRow;
+    private final int[] rowOf;
+    private final int[][] terms;
+    private final float[][] weights;
+    private final int[][] postingRows;
+    private final float[][] postingWeights;
+
+    private Index(int catalogSize, int[] positionOfRow, int[][] terms, float[][] weights) {
+      this.positionOfRow = positionOfRow;
+      this.terms = terms;
+      this.weights = weights;
+      this.rowOf = new int[catalogSize];
+      Arrays.fill(rowOf, -1);
+      int vocabulary = 0;
+      for (int r = 0; r < positionOfRow.length; r++) {
+        rowOf[positionOfRow[r]] = r;
+        for (int t : terms[r]) {
+          vocabulary = Math.max(vocabulary, t + 1);
+        }
+      }
+      int[] df = new int[vocabulary];
+      for (int[] ts : terms) {
+        for (int t : ts) {
+          df[t]++;
+        }
+      }
+      postingRows = new int[vocabulary][];
+      postingWeights = new float[vocabulary][];
+      for (int t = 0; t < vocabulary; t++) {
+        postingRows[t] = new int[df[t]];
+        postingWeights[t] = new float[df[t]];
+      }
+      int[] fill = new int[vocabulary];
+      for (int r = 0; r < terms.length; r++) {
+        for (int i = 0; i < terms[r].length; i++) {
+          int t = terms[r][i];
+          postingRows[t][fill[t]] = r;
+          postingWeights[t][fill[t]++] = weights[r][i];
+        }
+      }
+    }
+
+    /**
+     * @param positionOfRow catalog position of each vector, strictly ascending
+     * @param terms term indices of each vector, ascending
+     * @param weights the unit-length vector's value of each term
+     */
+    static Index of(ScoringModel.Catalog catalog, int[] positionOfRow, int[][] terms, float[][] weights) {
+      for (int i = 1; i < positionOfRow.length; i++) {
+        if (positionOfRow[i] <= positionOfRow[i - 1]) {
+          throw new IllegalArgumentException("content rows must be in ascending catalog order");
+        }
+      }
+      return new Index(catalog.size(), positionOfRow, terms, weights);
+    }
+
+    int rows() {
+      return positionOfRow.length;
+    }
+
+    int positionOfRow(int row) {
+      return positionOfRow[row];
+    }
+
+    /** Content row of a catalog position, or -1 when the item has no text. */
+    int rowOf(int position) {
+      return rowOf[position];
+    }
+
+    /** Cosine of two rows (dot product of unit vectors, by merging their sorted terms). */
+    double cosine(int a, int b) {
+      int[] ta = terms[a];
+      int[] tb = terms[b];
+      double dot = 0;
+      int i = 0;
+      int j = 0;
+      while (i < ta.length && j < tb.length) {
+        if (ta[i] == tb[j]) {
+          dot += (double) weights[a][i++] * weights[b][j++];
+        } else if (ta[i] < tb[j]) {
+          i++;
+        } else {
+          j++;
+        }
+      }
+      return dot;
+    }
+
+    /** A reusable scratch space for {@link #top}: one per task. */
+    Scratch scratch() {
+      return new Scratch(rows());
+    }
+
+    /**
+     * The k rows with the highest cosine to {@code row} among those sharing a term with it, other
+     * than the row itself and only rows with {@code target[row]} when target is not null; best
+     * first, ties to the lower row. Rows of cosine 0 never qualify.
+     *
+     * @return how many rows were found (at most k)
+     */
+    int top(int row, boolean[] target, int k, Scratch s, int[] outRows, float[] outScores) {
+      int touched = 0;
+      int[] ts = terms[row];
+      for (int i = 0; i < ts.length; i++) {
+        float q = weights[row][i];
+        int[] pr = postingRows[ts[i]];
+        float[] pw = postingWeights[ts[i]];
+        for (int j = 0; j < pr.length; j++) {
+          int r = pr[j];
+          if (r == row || (target != null && !target[r])) {
+            continue;
+          }
+          if (!s.seen[r]) {
+            s.seen[r] = true;
+            s.touched[touched++] = r;
+          }
+          s.acc[r] += q * pw[j];
+        }
+      }
+      int found = 0;
+      for (int i = 0; i < touched; i++) {
+        int r = s.touched[i];
+        float v = s.acc[r];
+        s.acc[r] = 0f;
+        s.seen[r] = false;
+        if (v <= 0f) {
+          continue;
+        }
+        // Bounded insertion: outRows/outScores hold the best `found` so far, best first.
+        if (found < k || better(v, r, outScores[found - 1], outRows[found - 1])) {
+          int at = found < k ? found++ : found - 1;
+          while (at > 0 && better(v, r, outScores[at - 1], outRows[at - 1])) {
+            outScores[at] = outScores[at - 1];
+            outRows[at] = outRows[at - 1];
+            at--;
+          }
+          outScores[at] = v;
+          outRows[at] = r;
+        }
+      }
+      return found;
+    }
+
+    private static boolean better(float v, int r, float otherV, int otherR) {
+      return v > otherV || (v == otherV && r < otherR);
+    }
+  }
+
+  /** Per-task buffers of {@link Index#top}: accumulated dot products and the rows touched. */
+  static final class Scratch {
+    final float[] acc;
+    final boolean[] seen;
+    final int[] touched;
+
+    Scratch(int rows) {
+      acc = new float[rows];
+      seen = new boolean[rows];
+      touched = new int[rows];
+    }
+  }
+}
