@@ -156,7 +156,7 @@ public final class Main {
     all.add(new SegmentStage(s.segment(), s.gates().segment()));
     all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity()));
     all.add(new RecommendStage(s.recommend(), s.eventTypes(), s.features(), s.gates().recommend(s.recommend().k())));
-    all.add(new PublishStage());
+    all.add(new PublishStage(s.publish().control()));
     if (name.equals("all")) {
       return all;
     }

@@ -28,7 +28,8 @@ import org.apache.spark.sql.Row;
  * {@code propensity} or {@code recommendations} (a full outer join on user_id): user_id,
  * segment_id, segment_label, propensity (the calibrated probability), propensity_decile,
  * top_items (item ids ordered by rank), top_items_source (the source of the user's first
- * recommendation: als, segment_popular or popular). A user missing from one of the
+ * recommendation: als, segment_popular or popular), group ({@code target} or {@code control},
+ * {@link ControlGroups}). A user missing from one of the
  * three inputs has nulls in that input's columns; the manifest counts such users. The three inputs
  * hold the same user ids (raw, or the same pseudonyms), so the join needs no id handling here.
  *
@@ -37,6 +38,13 @@ import org.apache.spark.sql.Row;
  */
 public final class PublishStage implements Stage {
   public static final String AUDIENCE = "audience";
+
+  private final ControlGroups.Settings control;
+
+  /** @param control the control-group share and salt ({@code affinity.publish.control}) */
+  public PublishStage(ControlGroups.Settings control) {
+    this.control = control;
+  }
 
   @Override
   public String name() {
@@ -69,12 +77,13 @@ public final class PublishStage implements Stage {
     Dataset<Row> audience = joined.select(
         col("user_id"), col("segment_id"), col("segment_label"), col("propensity"), col("propensity_decile"),
         col("top_items"), col("top_items_source"));
-    ds.write(audience, AUDIENCE);
+    StageReport report = new StageReport();
+    ctx.spark().sparkContext().setJobDescription("publish: control groups");
+    ds.write(ControlGroups.assign(audience, control, report.section("control_groups")), AUDIENCE);
 
     ctx.spark().sparkContext().setJobDescription("publish: audience counts");
     Row c = joined.agg(count(lit(1)), missing("_in_segments"), missing("_in_propensity"), missing("_in_recommendations"))
         .first();
-    StageReport report = new StageReport();
     Map<String, Object> rows = report.section("rows");
     rows.put(AUDIENCE, ds.read(AUDIENCE, name()).count());
     rows.put("users_without_segment", c.getLong(1));
