@@ -40,10 +40,16 @@ public final class PublishStage implements Stage {
   public static final String AUDIENCE = "audience";
 
   private final ControlGroups.Settings control;
+  private final boolean recommendations;
 
-  /** @param control the control-group share and salt ({@code affinity.publish.control}) */
-  public PublishStage(ControlGroups.Settings control) {
+  /**
+   * @param control the control-group share and salt ({@code affinity.publish.control})
+   * @param recommendations whether stage recommend runs (there is an event log); without it the
+   *     audience has no top_items
+   */
+  public PublishStage(ControlGroups.Settings control, boolean recommendations) {
     this.control = control;
+    this.recommendations = recommendations;
   }
 
   @Override
@@ -59,14 +65,9 @@ public final class PublishStage implements Stage {
     Dataset<Row> propensity = ds.read("propensity", "propensity")
         .select(col("user_id"), col("probability").as("propensity"), col("decile").as("propensity_decile"),
             lit(true).as("_in_propensity"));
-    Dataset<Row> recommendations = ds.read("recommendations", "recommend");
-    // Items in rank order: sort the (rank, item, source) structs, then keep the item ids.
-    Dataset<Row> top = recommendations
-        .groupBy("user_id")
-        .agg(sort_array(collect_list(struct(col("rank"), col("item_id"), col("source")))).as("_ranked"))
-        .select(col("user_id"),
-            transform(col("_ranked"), r -> r.getField("item_id")).as("top_items"),
-            col("_ranked").getItem(0).getField("source").as("top_items_source"),
+    Dataset<Row> top = recommendations ? topItems(ds.read("recommendations", "recommend"))
+        : ctx.spark().emptyDataFrame().select(lit(null).cast("string").as("user_id"),
+            lit(null).cast("array<string>").as("top_items"), lit(null).cast("string").as("top_items_source"),
             lit(true).as("_in_recommendations"));
 
     ctx.spark().sparkContext().setJobDescription("publish: audience");
@@ -88,10 +89,23 @@ public final class PublishStage implements Stage {
     rows.put(AUDIENCE, ds.read(AUDIENCE, name()).count());
     rows.put("users_without_segment", c.getLong(1));
     rows.put("users_without_propensity", c.getLong(2));
-    rows.put("users_without_recommendations", c.getLong(3));
+    if (recommendations) {
+      rows.put("users_without_recommendations", c.getLong(3));
+    }
     report.put("user_ids", ds.userIds());
     report.put("latest", PublishedRuns.markPublished(ds).toString());
     return report;
+  }
+
+  /** Items in rank order per user: sort the (rank, item, source) structs, then keep the item ids. */
+  private static Dataset<Row> topItems(Dataset<Row> recommendations) {
+    return recommendations
+        .groupBy("user_id")
+        .agg(sort_array(collect_list(struct(col("rank"), col("item_id"), col("source")))).as("_ranked"))
+        .select(col("user_id"),
+            transform(col("_ranked"), r -> r.getField("item_id")).as("top_items"),
+            col("_ranked").getItem(0).getField("source").as("top_items_source"),
+            lit(true).as("_in_recommendations"));
   }
 
   private static Column missing(String flag) {
