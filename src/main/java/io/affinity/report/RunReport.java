@@ -29,7 +29,7 @@ public final class RunReport {
   /** The report's file name, beside {@code manifest.json}. */
   public static final String FILE = "report.html";
 
-  /** Where the ECharts webjar keeps the minified library (checked by RunReportTest). */
+  /** Where the ECharts webjar keeps the minified library (checked by ReportHtmlTest). */
   static final String ECHARTS = "META-INF/resources/webjars/echarts/5.3.1/dist/echarts.min.js";
 
   /** More segments than this would not be a segmentation; the read is bounded regardless. */
@@ -54,11 +54,24 @@ public final class RunReport {
    */
   public static Path write(Datasets datasets) {
     Map<String, Object> manifest = new Manifest(datasets).read();
-    String html = ReportHtml.render(manifest, profiles(datasets, manifest), echarts(),
+    String html = html(manifest, profiles(datasets, manifest), echarts(),
         Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
     Path p = path(datasets);
     datasets.writeFile(p, html.getBytes(StandardCharsets.UTF_8));
     return p;
+  }
+
+  /**
+   * The page, without Spark: the manifest read into a {@link ReportModel}, drawn by the templates.
+   *
+   * @param manifest the parsed {@code manifest.json}
+   * @param profiles rows of {@code segment_profiles} for the run date (column to value), or empty
+   * @param echartsJs the text of {@code echarts.min.js}, inlined
+   * @param generatedAt when the report is written (shown in the footer)
+   */
+  static String html(Map<String, Object> manifest, List<Map<String, Object>> profiles, String echartsJs,
+      String generatedAt) {
+    return ReportTemplates.render(ReportModelBuilder.build(manifest, profiles, generatedAt), echartsJs);
   }
 
   /**

@@ -16,9 +16,11 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The report page builder without Spark or a browser: a section per part of the manifest that is
- * there and none for a part that is not, everything from the data escaped, nothing loaded from the
- * network. The golden manifest is a real sample run's ({@code src/test/resources/ReportHtmlTest/}).
+ * The report page (model builder and templates, through {@link RunReport#html}) without Spark or a
+ * browser: a section per part of the manifest that is there and none for a part that is not,
+ * everything from the data escaped in every kind of cell, chart data that cannot end its script
+ * element, nothing loaded from the network. The golden manifest is a real sample run's
+ * ({@code src/test/resources/ReportHtmlTest/}).
  */
 class ReportHtmlTest {
   private static final String NASTY = "</script><script>alert(\"x\")</script> & 'q' <img src=x onerror=alert(1)>";
@@ -38,7 +40,7 @@ class ReportHtmlTest {
   }
 
   private static String render(Map<String, Object> manifest, List<Map<String, Object>> profiles) {
-    return ReportHtml.render(manifest, profiles, LIB, "2026-11-21T06:00:00Z");
+    return RunReport.html(manifest, profiles, LIB, "2026-11-21T06:00:00Z");
   }
 
   /** The page without the inlined library and the chart data script: what the data put into HTML. */
@@ -198,7 +200,7 @@ class ReportHtmlTest {
 
   @Test
   void nothingIsLoadedFromTheNetwork() throws IOException {
-    String html = ReportHtml.render(goldenManifest(), List.of(), RunReport.echarts(), "now");
+    String html = RunReport.html(goldenManifest(), List.of(), RunReport.echarts(), "now");
     Matcher tags = Pattern.compile("<(script|link|img|iframe|object|embed)\\b[^>]*>", Pattern.CASE_INSENSITIVE)
         .matcher(markup(html) + html.substring(html.lastIndexOf("<script>")));
     while (tags.find()) {
@@ -215,6 +217,141 @@ class ReportHtmlTest {
     String js = RunReport.echarts();
     assertTrue(js.length() > 500_000, "the full minified library: " + js.length());
     assertTrue(js.contains("echarts") && js.contains("registerPainter(\"svg\""), "with the SVG renderer");
-    assertFalse(ReportHtml.inlineScript("a</script>b").contains("</script"));
+    assertFalse(ReportTemplates.inlineScript("a</script>b").contains("</script"));
+  }
+
+  /** Data that tries everything: closes a script, opens one, breaks out of a quoted attribute, looks like an entity. */
+  private static final String HOSTILE = "</script><script>alert(1)</script>\" onmouseover=\"x\" ' & &amp; <b>";
+  private static final String HOSTILE_ESCAPED = "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&quot; "
+      + "onmouseover=&quot;x&quot; &#39; &amp; &amp;amp; &lt;b&gt;";
+
+  /**
+   * The golden manifest with {@code text} in every kind of cell the page has: every text value of
+   * the manifest, the names that are map keys (a stage, a source, a reason code, a row count), a
+   * text where a number belongs (gate values, counts, a profile number, the k of ndcg@k).
+   */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> everywhere(Map<String, Object> manifest, String text) {
+    Map<String, Object> m = (Map<String, Object>) replaceTexts(manifest, text);
+    Map<String, Object> stages = (Map<String, Object>) m.get("stages");
+    Map<String, Object> extra = new LinkedHashMap<>();
+    extra.put("status", "failed");
+    extra.put("started_at", text);
+    extra.put("seconds", 1.0);
+    extra.put("error", text);
+    extra.put("gates", List.of(Map.of("metric", text, "current", text, "previous", text, "passed", false,
+        "reason", text)));
+    extra.put("rows", Map.of(text, text));
+    stages.put(text, extra);
+    Map<String, Object> unfinished = new LinkedHashMap<>(Map.of("status", "running"));
+    stages.put(text + " 2", unfinished);
+    Map<String, Object> ingest = (Map<String, Object>) stages.get("ingest");
+    Map<String, Object> sources = (Map<String, Object>) ingest.get("sources");
+    sources.put(text, new LinkedHashMap<>(Map.of("read", text, "clean", 1, "quarantined", 1,
+        "quarantined_by_reason", Map.of(text, 1))));
+    Map<String, Object> seg = (Map<String, Object>) stages.get("segment");
+    seg.put("stability", Map.of("status", text, "previous_run_date", text));
+    Map<String, Object> prop = (Map<String, Object>) stages.get("propensity");
+    prop.put("gate", Map.of("metric", text, "value", text, "min", text, "passed", true));
+    ((Map<String, Object>) prop.get("metrics")).put("users", text);
+    Map<String, Object> rec = (Map<String, Object>) stages.get("recommend");
+    rec.put("mode", text);
+    rec.put("k", text); // the metric names: ndcg@<k>
+    return m;
+  }
+
+  /** A copy with every text value (not the keys) replaced. */
+  @SuppressWarnings("unchecked")
+  private static Object replaceTexts(Object o, String text) {
+    if (o instanceof Map<?, ?> map) {
+      Map<String, Object> out = new LinkedHashMap<>();
+      map.forEach((k, v) -> out.put((String) k, k.equals("status") ? v : replaceTexts(v, text)));
+      return out;
+    }
+    if (o instanceof List<?> list) {
+      List<Object> out = new ArrayList<>();
+      list.forEach(v -> out.add(replaceTexts(v, text)));
+      return out;
+    }
+    return o instanceof String ? text : o;
+  }
+
+  private static List<Map<String, Object>> profileRow(String text) {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("segment_id", text);
+    row.put("segment_label", text);
+    row.put("size", text);
+    row.put("first_seen_run_date", text);
+    return List.of(row);
+  }
+
+  /** Every element of the markup as its name and attribute names: what the page's structure is. */
+  private static List<String> structure(String markup) {
+    List<String> tags = new ArrayList<>();
+    Matcher m = Pattern.compile("<(/?[a-zA-Z0-9!]+)([^>]*)>").matcher(markup);
+    while (m.find()) {
+      // A quoted value ends at the next '"': text breaking out of one would add an attribute here.
+      Matcher attrs = Pattern.compile("\\s+([a-zA-Z-]+)(?:=(?:\"[^\"]*\"|[^\\s\">]+))?").matcher(m.group(2));
+      StringBuilder t = new StringBuilder(m.group(1));
+      while (attrs.find()) {
+        t.append(' ').append(attrs.group(1));
+      }
+      tags.add(t.toString());
+    }
+    return tags;
+  }
+
+  @Test
+  void hostileTextIsEscapedInEveryKindOfCell() throws IOException {
+    String marker = "zqxmarker";
+    String benign = markup(render(everywhere(goldenManifest(), marker), profileRow(marker)));
+    String hostile = markup(render(everywhere(goldenManifest(), HOSTILE), profileRow(HOSTILE)));
+    int places = count(benign, marker);
+    assertTrue(places >= 40, "the marker reached every kind of cell: " + places);
+    assertEquals(places, count(hostile, HOSTILE_ESCAPED), "escaped, whole, in every place the marker went");
+    assertEquals(structure(benign), structure(hostile), "the data added no element and no attribute");
+    assertFalse(hostile.contains("<b>") || hostile.contains("<script") || hostile.contains("\" onmouseover"));
+    // Each kind of cell, by where it stands.
+    for (String place : List.of(
+        "<span class=\"date\">", // header
+        "<td>", // fact, stage, gate, source, profile text, row count
+        "<td class=\"n\">", // a text where a number belongs (gate value, count, profile number)
+        "<th class=\"n\">", // reason table: a source as a column heading
+        "<code>", // reason code
+        "<span class=\"error\">", // failed stage's error
+        "<strong>Stage ", // stage name in an alert
+        "id=\"failure-", // stage name in an attribute
+        "<strong>", // stability status
+        "(previous run ", // previous run date
+        "Model gate: ", // gate metric
+        "Evaluated on ")) { // propensity evaluated_on
+      assertTrue(hostile.contains(place + HOSTILE_ESCAPED), "escaped after " + place);
+    }
+    String title = render(everywhere(goldenManifest(), HOSTILE), List.of());
+    assertTrue(title.contains("<title>Affinity run report " + HOSTILE_ESCAPED + "</title>"));
+    // In the chart data the same text is JSON with unicode escapes, and the data script stays one element.
+    String data = title.substring(title.indexOf("var AFFINITY_CHARTS"));
+    assertFalse(data.substring(0, data.indexOf("</script>")).contains("<"));
+    assertEquals(2, count(title, "</script>"));
+  }
+
+  @Test
+  void chartDataCannotCloseItsScriptElement() throws IOException {
+    String label = "</script><script>alert(1)</script><!-- </SCRIPT > & \u2028";
+    ReportModel.Chart chart = new ReportModel.Chart("x", "t", Map.of("series", List.of(Map.of("name", label))));
+    ReportModel model = new ReportModel("d", new ReportModel.Badge("ok", "#000"), List.of(), List.of(), List.of(),
+        null, null, null, null, null, null, "now", List.of(chart));
+    String html = ReportTemplates.render(model, "var lib = \"</script><script>evil()</script></SCRIPT\";");
+    assertEquals(2, count(html.toLowerCase(java.util.Locale.ROOT), "</script"),
+        "the page's two script elements, each closed once, by the page");
+    assertTrue(html.contains("var lib = \"<\\/script><script>evil()<\\/script><\\/SCRIPT\";"),
+        "the library keeps its text for JavaScript");
+    String json = html.substring(html.indexOf("var AFFINITY_CHARTS = ") + "var AFFINITY_CHARTS = ".length());
+    json = json.substring(0, json.indexOf(";\n"));
+    assertFalse(json.contains("<") || json.contains(">") || json.contains("&") || json.contains("\u2028"), json);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> parsed = new ObjectMapper().readValue(json, LinkedHashMap.class);
+    assertEquals(Map.of("x", Map.of("series", List.of(Map.of("name", label)))), parsed,
+        "the same data once the script reads it");
   }
 }

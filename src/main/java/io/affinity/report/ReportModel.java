@@ -1,0 +1,134 @@
+package io.affinity.report;
+
+import java.util.List;
+
+/**
+ * What the run report shows, as typed data: built from the manifest by {@link ReportModelBuilder},
+ * drawn by the templates in {@code src/main/resources/report/} through {@link ReportTemplates}.
+ *
+ * <p>Every text here is plain text (numbers already formatted for people, nothing escaped): the
+ * template engine escapes it. A section that is {@code null} is left out of the page, as is a
+ * chart that is {@code null}. Field names are what the templates say ({@code {{runDate}}}), so a
+ * rename here is a rename there; avoid names of methods of {@code List} or {@code String}
+ * ({@code size}, {@code empty}, {@code length}), which Mustache would find first on a list or text.
+ *
+ * @param runDate the manifest's {@code run_date}
+ * @param overall the run's overall status
+ * @param alerts a failed or unfinished stage, each shown in a box at the top
+ * @param facts the header's key/value table (run date, versions, config digest, ...)
+ * @param stages one row per stage in the order they ran
+ * @param gates quality gates, or null when no stage recorded any
+ * @param dataQuality ingest's counts per source, or null
+ * @param segments segment sizes, model selection and profiles, or null
+ * @param recommendations ALS against the popularity baseline, or null
+ * @param propensity the purchase propensity model's metrics, or null
+ * @param timings seconds and row counts per stage, or null when no stage ran
+ * @param generatedAt when the page was written (footer)
+ * @param charts every chart of the page in page order: the chart script draws them from this
+ */
+public record ReportModel(
+    String runDate,
+    Badge overall,
+    List<StageAlert> alerts,
+    List<Fact> facts,
+    List<StageRow> stages,
+    Gates gates,
+    DataQuality dataQuality,
+    Segments segments,
+    Recommendations recommendations,
+    Propensity propensity,
+    Timings timings,
+    String generatedAt,
+    List<Chart> charts) {
+
+  /** A status as a colored label ({@code color} is a CSS color from a fixed list, never from data). */
+  public record Badge(String text, String color) {}
+
+  /** A key/value row; rows whose value is unknown are not made. */
+  public record Fact(String key, String value) {}
+
+  /** A stage that failed ({@code failed}, with its error) or still says running. */
+  public record StageAlert(String stage, String error, boolean failed) {}
+
+  /** One stage in the header's table. */
+  public record StageRow(String name, Badge status, String startedAt, String seconds) {}
+
+  /**
+   * A chart: a container with a title in the page; {@code option} is the ECharts option (maps,
+   * lists, numbers and texts), which goes into the page as JSON, not through a template.
+   */
+  public record Chart(String id, String title, Object option) {}
+
+  /** Quality gates as stages record them. */
+  public record Gates(List<GateRow> rows) {}
+
+  /** One gate: {@code current} and {@code previous} are formatted numbers (or empty). */
+  public record GateRow(String stage, String metric, String current, String previous, boolean passed,
+      String reason) {}
+
+  /**
+   * Ingest's accounting per source.
+   *
+   * @param reasonTable quarantined rows per reason code and source, or null when none was quarantined
+   * @param quarantineChart the same as stacked bars, or null
+   */
+  public record DataQuality(List<SourceRow> sources, ReasonTable reasonTable, Chart rowsChart,
+      Chart quarantineChart) {}
+
+  /** One source's counts, formatted. */
+  public record SourceRow(String source, String read, String clean, String quarantined, String quarantinedShare,
+      String duplicates, String outliersCapped) {}
+
+  /** Reason codes down, sources across. */
+  public record ReasonTable(List<String> sources, List<ReasonRow> rows) {}
+
+  /** One reason code's count per source, in the order of {@link ReasonTable#sources}. */
+  public record ReasonRow(String reason, List<String> counts) {}
+
+  /** The segment stage: each part null when the manifest does not have it. */
+  public record Segments(Chart sizesChart, Chart silhouetteChart, ProfileTable profiles, Stability stability) {}
+
+  /** The segment profile table: only the columns the rows have. */
+  public record ProfileTable(List<Column> columns, List<ProfileRow> rows) {}
+
+  /** A column heading; numeric columns are right-aligned. */
+  public record Column(String title, boolean numeric) {}
+
+  /** One segment's cells, in the order of {@link ProfileTable#columns}. */
+  public record ProfileRow(List<Cell> cells) {}
+
+  /** A table cell. */
+  public record Cell(String text, boolean numeric) {}
+
+  /** How the segments compare with the previous run's ({@code previousRunDate} may be null). */
+  public record Stability(String status, String previousRunDate) {}
+
+  /** ALS against the popularity baseline. */
+  public record Recommendations(List<RecommendMetric> metrics, Chart chart, List<Fact> facts) {}
+
+  /** One ranking metric: ALS, baseline and lift, formatted. */
+  public record RecommendMetric(String metric, String als, String baseline, String lift) {}
+
+  /**
+   * The purchase propensity model on its evaluation users.
+   *
+   * @param users how many users it was evaluated on
+   * @param evaluatedOn which users (the manifest's words)
+   * @param buyerRate the base purchase rate, as a percentage
+   * @param gate the model gate, or null when none ran
+   */
+  public record Propensity(String users, String evaluatedOn, String buyerRate, List<PropensityMetric> metrics,
+      ModelGate gate, Chart reliabilityChart, Chart liftChart) {}
+
+  /** One metric for the calibrated and uncalibrated model and the recency baseline, formatted. */
+  public record PropensityMetric(String metric, String calibrated, String uncalibrated, String baseline) {}
+
+  /** A model gate: metric, measured value, minimum, outcome. */
+  public record ModelGate(String metric, String value, String min, boolean passed) {}
+
+  /** Seconds per stage (chart) and every row count a stage recorded. */
+  public record Timings(Chart chart, List<RowCount> rowCounts) {}
+
+  /** One row count: {@code output} is the manifest's path under {@code rows}, joined with " / ". */
+  public record RowCount(String stage, String output, String rows) {}
+}
