@@ -101,7 +101,7 @@ public final class PropensityStage implements Stage {
     StageReport report = new StageReport();
     if (fromTable) {
       report.put("label", Metrics.ordered("source", "users table column", "column", settings.label().column(),
-          "positive", settings.label().positives()));
+          "positive", settings.label().positives(), "excluded", settings.exclude()));
     } else {
       report.put("horizon_days", settings.horizonDays());
       report.put("training_cutoff", cutoff.toInstant().toString());
