@@ -12,6 +12,7 @@ import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.MissingInputException;
 import io.affinity.pipeline.ModelQualityException;
 import io.affinity.pipeline.Pipeline;
+import io.affinity.pipeline.SkippedStage;
 import io.affinity.pipeline.SparkSessions;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
@@ -152,11 +153,16 @@ public final class Main {
   static List<Stage> stages(String name, Settings s) {
     List<Stage> all = new ArrayList<>();
     all.add(new IngestStage(s));
-    all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features()));
+    all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features(), s.events().csv().present(),
+        s.propensity().label().fromTable()));
     all.add(new SegmentStage(s.segment(), s.gates().segment()));
     all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity()));
-    all.add(new RecommendStage(s.recommend(), s.eventTypes(), s.features(), s.gates().recommend(s.recommend().k())));
-    all.add(new PublishStage());
+    boolean events = s.events().csv().present();
+    all.add(events
+        ? new RecommendStage(s.recommend(), s.eventTypes(), s.features(), s.gates().recommend(s.recommend().k()))
+        : new SkippedStage("recommend", "no event log (affinity.input.events.path is empty): recommendations "
+            + "need events; audience is written without top_items"));
+    all.add(new PublishStage(s.publish().control(), events));
     if (name.equals("all")) {
       return all;
     }

@@ -107,7 +107,9 @@ public record Settings(
 
     CsvFormat ev = CsvFormat.read(r, "events",
         List.of("user", "item", "event-type", "timestamp", "quantity", "price", "session", "invoice"),
-        List.of("user", "item", "timestamp"), true);
+        // Optional only in table mode: a users table whose label column is the propensity label.
+        List.of("user", "item", "timestamp"), r.string("affinity.input.users.path").trim().isEmpty()
+            || r.string("affinity.propensity.label.column").trim().isEmpty());
     String fixedType = r.string("affinity.input.events.fixed-event-type").trim();
     if (ev.column("event-type") == null && !types.names().contains(fixedType)) {
       throw new SettingsException("affinity.input.events.fixed-event-type", fixedType,
@@ -130,7 +132,13 @@ public record Settings(
     }
     RatingsInput ratings = new RatingsInput(ra, TimestampFormat.read(r, "affinity.input.ratings.timestamp"), min, max);
 
-    CsvFormat us = CsvFormat.read(r, "users", List.of("user", "signup-date"), List.of("user"), false);
+    // Without an id column (columns.user = "") every row gets the id <file name>:<line number>: a
+    // customer table with a label needs no event log to join to (docs/PROPENSITY.md, table mode).
+    CsvFormat us = CsvFormat.read(r, "users", List.of("user", "signup-date"), List.of(), false);
+    if (us.present() && us.column("user") == null && ev.present()) {
+      throw new SettingsException("affinity.input.users.columns.user", "", "must name the user id column when there "
+          + "is an event log (affinity.input.events.path): generated row ids cannot be joined to events");
+    }
     List<String> categorical = r.strings("affinity.input.users.categorical");
     List<String> numeric = r.strings("affinity.input.users.numeric");
     for (String c : categorical) {

@@ -49,10 +49,25 @@ public final class FeaturesStage implements Stage {
   private final EventTypes types;
   private final FeatureSettings settings;
 
+  /** Whether there is an event log; without one (table mode) only features/users is written. */
+  private final boolean events;
+  /** Whether every row of the users table is a user (table mode), not only users with events. */
+  private final boolean everyUser;
+
   public FeaturesStage(LocalDate runDate, EventTypes types, FeatureSettings settings) {
+    this(runDate, types, settings, true, false);
+  }
+
+  /**
+   * @param events whether an event log is configured
+   * @param everyUser whether the users table is the population (propensity labels from a column of it)
+   */
+  public FeaturesStage(LocalDate runDate, EventTypes types, FeatureSettings settings, boolean events, boolean everyUser) {
     this.runDate = runDate;
     this.types = types;
     this.settings = settings;
+    this.events = events;
+    this.everyUser = everyUser;
   }
 
   @Override
@@ -65,6 +80,9 @@ public final class FeaturesStage implements Stage {
     Datasets ds = ctx.datasets();
     Timestamp asOf = Timestamp.from(ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
     long asOfSeconds = asOf.getTime() / 1000;
+    if (!events) {
+      return usersOnly(ctx, asOf);
+    }
     Dataset<Row> allEvents = ds.read("clean/events", "ingest");
     Optional<Dataset<Row>> items = ds.readIfPresent("clean/items");
     Optional<Dataset<Row>> users = ds.readIfPresent("clean/users");
@@ -91,18 +109,7 @@ public final class FeaturesStage implements Stage {
     ds.write(interactions, "features/interactions");
 
     ctx.spark().sparkContext().setJobDescription("features: users");
-    Dataset<Row> u = UserFeatures.fromEnriched(events, ratings, users, asOf, types);
-    List<Column> userCols = new ArrayList<>();
-    userCols.add(col("user_id"));
-    userCols.add(col("user_idx"));
-    for (String c : u.columns()) {
-      if (!c.equals("user_id")) {
-        userCols.add(col(c));
-      }
-    }
-    u = u.join(userMap.withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx"), "user_id")
-        .select(userCols.toArray(new Column[0]));
-    ds.write(u, "features/users");
+    writeUsers(ds, UserFeatures.fromEnriched(events, ratings, users, asOf, types, everyUser), userMap);
 
     ctx.spark().sparkContext().setJobDescription("features: items");
     List<Column> itemAggs = new ArrayList<>();
@@ -175,6 +182,37 @@ public final class FeaturesStage implements Stage {
         rows.put(name, ctx.spark().read().parquet(ds.path("features/" + name).toString()).count());
       }
     }
+    return report;
+  }
+
+  /** features/users with user_idx second, from the id map. */
+  private static void writeUsers(Datasets ds, Dataset<Row> u, Dataset<Row> userMap) {
+    List<Column> userCols = new ArrayList<>();
+    userCols.add(col("user_id"));
+    userCols.add(col("user_idx"));
+    for (String c : u.columns()) {
+      if (!c.equals("user_id")) {
+        userCols.add(col(c));
+      }
+    }
+    ds.write(u.join(userMap.withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx"), "user_id")
+        .select(userCols.toArray(new Column[0])), "features/users");
+  }
+
+  /**
+   * Table mode without an event log: features/users only, one row per row of the users table with
+   * its attributes and the behavioural columns of a user with no event (counts 0, recencies null).
+   */
+  private StageReport usersOnly(StageContext ctx, Timestamp asOf) {
+    Datasets ds = ctx.datasets();
+    ctx.spark().sparkContext().setJobDescription("features: users (no event log)");
+    Dataset<Row> none = UserFeatures.enrich(UserFeatures.noEvents(ctx.spark()), Optional.empty(), asOf);
+    writeUsers(ds, UserFeatures.fromEnriched(none, ds.readIfPresent("clean/ratings"),
+        Optional.of(ds.read("clean/users", "ingest")), asOf, types, true), IdMaps.read(ds, "users"));
+    StageReport report = new StageReport();
+    report.put("as_of", asOf.toInstant().toString());
+    report.put("event_log", "none: features/users from the users table only (table mode)");
+    report.section("rows").put("users", ctx.spark().read().parquet(ds.path("features/users").toString()).count());
     return report;
   }
 

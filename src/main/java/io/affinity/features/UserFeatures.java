@@ -92,6 +92,29 @@ public final class UserFeatures {
   /** {@link #compute} from events already passed through {@link #enrich} with the same {@code asOf}. */
   static Dataset<Row> fromEnriched(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
       Timestamp asOf, EventTypes types) {
+    return fromEnriched(events, ratings, users, asOf, types, false);
+  }
+
+  /**
+   * An event log without rows, with the columns of {@code clean/events} these features read: the
+   * input of table mode without events, where every user has the "nothing happened" values
+   * (counts and money 0, recencies and rates null, tenure from the signup date or 0).
+   */
+  static Dataset<Row> noEvents(org.apache.spark.sql.SparkSession spark) {
+    org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+        .add("user_id", DataTypes.StringType).add("item_id", DataTypes.StringType)
+        .add("event_type", DataTypes.StringType).add("event_time", DataTypes.TimestampType)
+        .add("quantity", DataTypes.IntegerType).add("price", DataTypes.DoubleType)
+        .add("session_id", DataTypes.StringType);
+    return spark.createDataFrame(new ArrayList<Row>(), schema);
+  }
+
+  /**
+   * @param everyUser whether every row of {@code users} is a user (table mode: the customer table is
+   *     the population, also its rows without any event); else users need an event or rating
+   */
+  static Dataset<Row> fromEnriched(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
+      Timestamp asOf, EventTypes types, boolean everyUser) {
     long asOfSeconds = asOf.getTime() / 1000;
     Column isPurchase = col("event_type").equalTo(types.purchase());
     Column isReturn = col("event_type").equalTo(types.returned());
@@ -132,6 +155,9 @@ public final class UserFeatures {
     List<String> attributeColumns = new ArrayList<>();
     if (users.isPresent()) {
       Dataset<Row> attrs = users.get();
+      if (everyUser) {
+        u = attrs.select("user_id").join(u, Seq.of("user_id"), "left");
+      }
       u = u.join(attrs, Seq.of("user_id"), "left");
       firstSeen = least(firstSeen, col("signup_date").cast("timestamp"));
       for (String f : attrs.columns()) {

@@ -1,5 +1,6 @@
 package io.affinity.ingest;
 
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat;
 import static org.apache.spark.sql.functions.count;
@@ -7,6 +8,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.lag;
 import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.regexp_extract;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
@@ -70,9 +72,12 @@ public final class IngestStage implements Stage {
     Instant futureLimit = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
         .plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
     List<Source> sources = new ArrayList<>();
-    sources.add(new Source("events", settings.events().csv(),
-        new EventParser(settings.events(), settings.eventTypes(), settings.ingest(), futureLimit),
-        List.of("user_id", "item_id", "event_type", "event_time")));
+    boolean hasEvents = settings.events().csv().present(); // absent only in table mode (users with a label)
+    if (hasEvents) {
+      sources.add(new Source("events", settings.events().csv(),
+          new EventParser(settings.events(), settings.eventTypes(), settings.ingest(), futureLimit),
+          List.of("user_id", "item_id", "event_type", "event_time")));
+    }
     if (settings.ratings().csv().present()) {
       sources.add(new Source("ratings", settings.ratings().csv(),
           new RatingParser(settings.ratings(), settings.ingest(), futureLimit), List.of("user_id", "item_id", "event_time")));
@@ -109,7 +114,7 @@ public final class IngestStage implements Stage {
         skip(ctx, s, counts, e.getMessage());
         continue;
       }
-      Dataset<Row> rows = read.rows().persist(StorageLevel.MEMORY_AND_DISK());
+      Dataset<Row> rows = generatedIds(s, read.rows()).persist(StorageLevel.MEMORY_AND_DISK());
       counts.put("files", read.files().size());
       if (s.name().equals("events")) {
         rows = outliers(rows, counts);
@@ -141,6 +146,10 @@ public final class IngestStage implements Stage {
             s.name(), share * 100, readRows, settings.ingest().maxRejectShare() * 100, topReasons(counts)));
       }
     }
+    if (!hasEvents && active.stream().noneMatch(s -> s.name().equals("users"))) {
+      throw new DataQualityException("input users has no data rows and there is no event log: nothing to model ("
+          + settings.users().csv().keyPrefix() + ".path = " + settings.users().csv().path() + ")", report);
+    }
     ctx.spark().sparkContext().setJobDescription("ingest: write quarantine");
     ctx.datasets().write(quarantine.orderBy("source", SourceReader.FILE, SourceReader.OFFSET), "quarantine");
     report.put("quarantine_path", ctx.datasets().path("quarantine").toString());
@@ -158,6 +167,13 @@ public final class IngestStage implements Stage {
     }
 
     ctx.spark().sparkContext().setJobDescription("ingest: id maps");
+    Map<String, Object> idmaps = report.section("id_maps");
+    if (!hasEvents) {
+      // Table mode: the users table is the population; there are no items.
+      idmaps.put("users", IdMaps.update(ctx.spark(), ctx.datasets(), "users",
+          ctx.datasets().read("clean/users", name()).select(col("user_id").as("id"))));
+      return report;
+    }
     Dataset<Row> events = ctx.datasets().read("clean/events", name());
     Dataset<Row> userIds = events.select(col("user_id").as("id"));
     Dataset<Row> itemIds = events.select(col("item_id").as("id"));
@@ -166,10 +182,31 @@ public final class IngestStage implements Stage {
       userIds = userIds.union(ratings.select(col("user_id").as("id")));
       itemIds = itemIds.union(ratings.select(col("item_id").as("id")));
     }
-    Map<String, Object> idmaps = report.section("id_maps");
+    if (settings.propensity().label().fromTable() && active.stream().anyMatch(s -> s.name().equals("users"))) {
+      // Table mode with events: every row of the users table is a user, also one without events.
+      userIds = userIds.union(ctx.datasets().read("clean/users", name()).select(col("user_id").as("id")));
+    }
     idmaps.put("users", IdMaps.update(ctx.spark(), ctx.datasets(), "users", userIds));
     idmaps.put("items", IdMaps.update(ctx.spark(), ctx.datasets(), "items", itemIds));
     return report;
+  }
+
+  /**
+   * A users table without id column: every parsed row gets the id {@code <file name>:<line number>}
+   * (the record's first physical line, the header being line 1), or {@code <file name>@<byte offset>}
+   * for rows of a file's later Hadoop splits (files above 128 MB by default), where the line number
+   * is not known. The same file gives the same ids on every run, and a row is found again in the
+   * file by its line. Rows of two files with the same name in different directories would collide
+   * (key duplicates): keep such a table in one directory.
+   */
+  private static Dataset<Row> generatedIds(Source s, Dataset<Row> rows) {
+    if (!(s.parser() instanceof UserParser u) || !u.generatedIds()) {
+      return rows;
+    }
+    Column file = regexp_extract(col(SourceReader.FILE), "[^/]+$", 0);
+    Column position = coalesce(concat(lit(":"), col(SourceReader.LINE).cast("string")),
+        concat(lit("@"), col(SourceReader.OFFSET).cast("string")));
+    return rows.withColumn("user_id", when(col(SourceReader.REASON).isNull(), concat(file, position)));
   }
 
   /** Caps or quarantines purchase values above the configured quantile. */

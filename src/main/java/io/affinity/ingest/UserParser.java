@@ -7,7 +7,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -20,14 +19,20 @@ final class UserParser extends RowParser {
   private final IngestSettings ingest;
   private final List<Column> columns;
   private final StructType schema;
+  private final boolean generatedIds;
   private transient TimestampParser timestamps;
+
+  /** Placeholder id of a row of a table without id column, replaced by IngestStage from the row's position. */
+  static final String GENERATED_ID = "";
 
   UserParser(UsersInput input, IngestSettings ingest) {
     this.input = input;
     this.ingest = ingest;
     CsvFormat csv = input.csv();
     List<Column> cols = new ArrayList<>();
-    cols.add(new Column("user", csv.column("user"), true, csv.keyPrefix() + ".columns.user"));
+    // Without an id column the id is generated from the row's position (IngestStage, GENERATED_ID).
+    generatedIds = csv.column("user") == null;
+    cols.add(new Column("user", csv.column("user"), !generatedIds, csv.keyPrefix() + ".columns.user"));
     cols.add(new Column("signup-date", csv.column("signup-date"), false, csv.keyPrefix() + ".columns.signup-date"));
     StructType s = new StructType()
         .add("user_id", DataTypes.StringType, false)
@@ -44,10 +49,14 @@ final class UserParser extends RowParser {
     this.schema = s;
   }
 
-  /** Output name of an attribute column: lower snake case ("Annual Income" -> annual_income). */
+  /** Output name of an attribute column: {@link ColumnNames#attribute}. */
   static String columnName(String c) {
-    String n = c.trim().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", "_").replaceAll("^_+|_+$", "");
-    return n.isEmpty() || Character.isDigit(n.charAt(0)) ? "attr_" + n : n;
+    return ColumnNames.attribute(c);
+  }
+
+  /** Whether the table has no id column, so that ids come from file and line. */
+  boolean generatedIds() {
+    return generatedIds;
   }
 
   @Override
@@ -66,7 +75,7 @@ final class UserParser extends RowParser {
       timestamps = new TimestampParser(input.timestamp());
     }
     Object[] out = new Object[columns.size()];
-    out[0] = id(f, 0, ingest.trimIds(), ingest.stripFloatSuffix());
+    out[0] = generatedIds ? GENERATED_ID : id(f, 0, ingest.trimIds(), ingest.stripFloatSuffix());
     String signup = text(f, 1);
     out[1] = signup == null ? null
         : java.sql.Date.valueOf(LocalDate.ofInstant(timestamps.parse(f.name(1), signup), ZoneOffset.UTC));

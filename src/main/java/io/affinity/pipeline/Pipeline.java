@@ -16,6 +16,9 @@ import org.slf4j.LoggerFactory;
  * the run report from the manifest.
  */
 public final class Pipeline {
+  /** Report key of a stage that did not apply ({@link SkippedStage}): its status is then "skipped". */
+  public static final String SKIPPED = "skipped";
+
   private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
   private final List<Stage> stages;
   private final Map<String, Object> runInfo;
@@ -57,7 +60,7 @@ public final class Pipeline {
       HeapSampler heap = HeapSampler.start();
       try {
         StageReport report = stage.run(ctx);
-        entry.put("status", "succeeded");
+        entry.put("status", report.get(SKIPPED) != null ? "skipped" : "succeeded");
         entry.put("seconds", seconds(start));
         entry.putAll(heap.peaks());
         entry.putAll(report.asMap());

@@ -94,7 +94,14 @@ final class ModelFeatures {
       candidates.add(behaviour(f));
     }
     List<String> categoricalCandidates = new ArrayList<>();
-    for (String a : s.attributes()) {
+    for (String f : s.features()) {
+      // Table mode without events: the behavioural columns exist but hold the "no event" values;
+      // the information check below drops them. A missing column is a bug upstream.
+      if (!Arrays.asList(train.columns()).contains(f)) {
+        throw new IllegalStateException("features/users lacks the behavioural column " + f);
+      }
+    }
+    for (String a : attributes(s, train)) {
       if (!Arrays.asList(train.columns()).contains(a)) {
         throw new SettingsException("affinity.propensity.attributes", a,
             "is not a column of features/users (columns: " + String.join(", ", train.columns()) + ")");
@@ -159,6 +166,33 @@ final class ModelFeatures {
           "none of these varies in the training users: " + dropped);
     }
     return new ModelFeatures(List.copyOf(numeric), List.copyOf(categorical), dropped);
+  }
+
+  /** Columns of the training users that are never attribute inputs, besides the behavioural ones. */
+  private static final List<String> NOT_ATTRIBUTES = List.of("user_id", "user_idx", "signup_date",
+      TrainingData.LABEL, TrainingData.SPLIT, TrainingData.WEIGHT);
+
+  /**
+   * The configured attributes, or for {@link PropensitySettings#ALL_ATTRIBUTES} every attribute
+   * column of the training users (not an id, index, behavioural or bookkeeping column) except the
+   * label column and {@code exclude}, in table order.
+   */
+  static List<String> attributes(PropensitySettings s, Dataset<Row> train) {
+    if (!s.allAttributes()) {
+      return s.attributes();
+    }
+    List<String> out = new ArrayList<>();
+    List<String> columns = Arrays.asList(train.columns());
+    for (String c : columns) {
+      // <attr>_idx is the index features adds for a text attribute (not cons_price_idx, a number).
+      boolean index = c.endsWith("_idx") && columns.contains(c.substring(0, c.length() - 4))
+          && train.schema().apply(c.substring(0, c.length() - 4)).dataType().equals(DataTypes.StringType);
+      if (!io.affinity.features.UserFeatures.BEHAVIOUR.contains(c) && !NOT_ATTRIBUTES.contains(c) && !index
+          && !c.equals(s.label().column()) && !s.exclude().contains(c)) {
+        out.add(c);
+      }
+    }
+    return out;
   }
 
   /** How a behavioural column of {@code features/users} enters the model. */

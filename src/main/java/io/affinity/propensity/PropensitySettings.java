@@ -25,6 +25,9 @@ import java.util.Set;
  * @param reliabilityBins equal-width probability bins of the reliability table and the ECE
  * @param minClassUsers fewest buyers and fewest non-buyers the labelled users must contain
  * @param minAucRoc model-quality gate on the test users' AUC-ROC
+ * @param label where the training label comes from: {@link Label#EVENTS} (a purchase in the label
+ *     window) or a column of the users table
+ * @param exclude attribute columns never used as model inputs (they leak the outcome)
  */
 public record PropensitySettings(
     int horizonDays,
@@ -40,7 +43,44 @@ public record PropensitySettings(
     Calibration calibration,
     int reliabilityBins,
     int minClassUsers,
-    double minAucRoc) {
+    double minAucRoc,
+    Label label,
+    List<String> exclude) {
+
+  /** Every attribute column of the users table except the label and {@code exclude}. */
+  public static final String ALL_ATTRIBUTES = "*";
+
+  /** Settings with the label from purchase events and nothing excluded. */
+  public PropensitySettings(int horizonDays, List<String> features, List<String> attributes, double validationShare,
+      double testShare, long seed, boolean balancedClassWeights, List<Double> regParams, List<Double> elasticNetParams,
+      int maxIter, Calibration calibration, int reliabilityBins, int minClassUsers, double minAucRoc) {
+    this(horizonDays, features, attributes, validationShare, testShare, seed, balancedClassWeights, regParams,
+        elasticNetParams, maxIter, calibration, reliabilityBins, minClassUsers, minAucRoc, Label.EVENTS, List.of());
+  }
+
+  /**
+   * The training label.
+   *
+   * @param column the label column of {@code features/users} (snake case, as ingested); empty = the
+   *     label is a purchase event in the label window
+   * @param positives values of the column that mean "responded" (text compared trimmed, ignoring
+   *     case; numbers compared as numbers); any other non-empty value is a 0, an empty one no label
+   * @param numeric whether the column is a numeric attribute (else text)
+   */
+  public record Label(String column, List<String> positives, boolean numeric) implements java.io.Serializable {
+    /** The label is a purchase in the label window of the event log. */
+    public static final Label EVENTS = new Label("", List.of(), false);
+
+    /** Whether the label is a users-table column (table mode) rather than later purchases. */
+    public boolean fromTable() {
+      return !column.isEmpty();
+    }
+  }
+
+  /** Whether {@code attributes} is {@link #ALL_ATTRIBUTES}. */
+  public boolean allAttributes() {
+    return attributes.equals(List.of(ALL_ATTRIBUTES));
+  }
 
   /** How raw scores become probabilities. */
   public enum Calibration {
@@ -70,12 +110,32 @@ public record PropensitySettings(
         throw new SettingsException(P + "features", f, "is listed twice");
       }
     }
+    Label label = label(r);
+    List<String> exclude = new java.util.ArrayList<>();
+    for (String e : r.strings(P + "exclude")) {
+      exclude.add(io.affinity.ingest.ColumnNames.attribute(e));
+    }
     List<String> attributes = r.strings(P + "attributes");
+    if (attributes.contains(ALL_ATTRIBUTES) && attributes.size() > 1) {
+      throw new SettingsException(P + "attributes", attributes.toString(),
+          "\"*\" (every attribute column but the label and " + P + "exclude) stands alone");
+    }
     if (!attributes.isEmpty() && r.string("affinity.input.users.path").trim().isEmpty()) {
       throw new SettingsException(P + "attributes", attributes.toString(),
           "needs user attributes: set affinity.input.users.path, or leave attributes empty");
     }
     for (String a : attributes) {
+      if (a.equals(ALL_ATTRIBUTES)) {
+        continue;
+      }
+      if (exclude.contains(io.affinity.ingest.ColumnNames.attribute(a))) {
+        throw new SettingsException(P + "attributes", a, "is also in " + P + "exclude " + exclude
+            + ": remove it from one of the two");
+      }
+      if (io.affinity.ingest.ColumnNames.attribute(a).equals(label.column())) {
+        throw new SettingsException(P + "attributes", a, "is the label column (" + P + "label.column): the label "
+            + "cannot be an input");
+      }
       if (UserFeatures.BEHAVIOUR.contains(a) || a.equals("user_id") || a.equals("user_idx") || a.equals("signup_date")
           || a.endsWith("_idx")) {
         throw new SettingsException(P + "attributes", a, "entries must be user attribute columns (from "
@@ -103,6 +163,44 @@ public record PropensitySettings(
     int minClass = r.integer(P + "min-class-users", 1, 1_000_000);
     double minAuc = r.number(P + "gate.min-auc-roc", 0, 1, false);
     return new PropensitySettings(horizon, features, attributes, validation, test, seed, balanced, regParams, elasticNet,
-        maxIter, calibration, bins, minClass, minAuc);
+        maxIter, calibration, bins, minClass, minAuc, label, List.copyOf(exclude));
+  }
+
+  /**
+   * The label column and its positive values, checked against the users input: the column must be
+   * one of {@code input.users.categorical} or {@code numeric}, so it is ingested with a known type.
+   */
+  private static Label label(ConfigReader r) {
+    String column = r.string(P + "label.column").trim();
+    List<String> positives = r.strings(P + "label.positive");
+    if (column.isEmpty()) {
+      return Label.EVENTS; // events are then required (checked with affinity.input.events.path)
+    }
+    if (r.string("affinity.input.users.path").trim().isEmpty()) {
+      throw new SettingsException(P + "label.column", column, "needs the users table: set affinity.input.users.path");
+    }
+    boolean numeric = r.strings("affinity.input.users.numeric").contains(column);
+    if (!numeric && !r.strings("affinity.input.users.categorical").contains(column)) {
+      throw new SettingsException(P + "label.column", column, "must be one of affinity.input.users.categorical "
+          + r.strings("affinity.input.users.categorical") + " or numeric " + r.strings("affinity.input.users.numeric")
+          + " (so that it is ingested)");
+    }
+    if (positives.isEmpty()) {
+      throw new SettingsException(P + "label.positive", "[]", "must list the value(s) of " + column
+          + " that mean a response, e.g. [\"yes\"]");
+    }
+    List<String> clean = new java.util.ArrayList<>();
+    for (String v : positives) {
+      String t = v.trim();
+      if (numeric) {
+        try {
+          Double.parseDouble(t);
+        } catch (NumberFormatException e) {
+          throw new SettingsException(P + "label.positive", v, "must be numbers: " + column + " is a numeric column");
+        }
+      }
+      clean.add(t);
+    }
+    return new Label(io.affinity.ingest.ColumnNames.attribute(column), List.copyOf(clean), numeric);
   }
 }

@@ -95,24 +95,29 @@ public final class PropensityStage implements Stage {
     Instant endInstant = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     Timestamp end = Timestamp.from(endInstant);
     Timestamp cutoff = Timestamp.from(endInstant.minus(settings.horizonDays(), ChronoUnit.DAYS));
-    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.read("clean/events", "ingest"),
-        ds.readIfPresent("clean/ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
     Dataset<Row> current = ds.read("features/users", "features");
+    boolean fromTable = settings.label().fromTable();
 
     StageReport report = new StageReport();
-    report.put("horizon_days", settings.horizonDays());
-    report.put("training_cutoff", cutoff.toInstant().toString());
-    report.put("label_window", Metrics.ordered("from", cutoff.toInstant().toString(), "to", end.toInstant().toString()));
+    if (fromTable) {
+      report.put("label", Metrics.ordered("source", "users table column", "column", settings.label().column(),
+          "positive", settings.label().positives(), "excluded", settings.exclude()));
+    } else {
+      report.put("horizon_days", settings.horizonDays());
+      report.put("training_cutoff", cutoff.toInstant().toString());
+      report.put("label_window", Metrics.ordered("from", cutoff.toInstant().toString(), "to", end.toInstant().toString()));
+    }
     report.put("scored_as_of", end.toInstant().toString());
 
-    sc.setJobDescription("propensity: training features as of the cutoff");
+    sc.setJobDescription(fromTable ? "propensity: labelled rows of the users table"
+        : "propensity: training features as of the cutoff");
     // Scratch copy of the labelled users in the checkpoint directory, removed when the stage ends.
     Path scratch = new Path(sc.getCheckpointDir().isDefined() ? sc.getCheckpointDir().get() : ds.root() + "/_checkpoints",
         "propensity-training-" + ctx.runDate() + "-" + UUID.randomUUID());
     Dataset<Row> labelled = null;
     try {
       labelled = TrainingData.materialize(
-          TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types)
+          (fromTable ? tableLabels(current, report) : eventLabels(ds, cutoff, end))
               .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
           scratch.toString());
       Map<String, long[]> counts = checkCounts(labelled, report);
@@ -158,6 +163,28 @@ public final class PropensityStage implements Stage {
     }
   }
 
+  /** Event mode: features as of the cutoff, label = a purchase in [cutoff, end). */
+  private Dataset<Row> eventLabels(Datasets ds, Timestamp cutoff, Timestamp end) {
+    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.read("clean/events", "ingest"),
+        ds.readIfPresent("clean/ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
+    return TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types);
+  }
+
+  /**
+   * Table mode: the rows of features/users whose label column has a value, labelled from it. The
+   * others are only scored; their count goes to {@code label.unlabelled_rows}.
+   */
+  private Dataset<Row> tableLabels(Dataset<Row> current, StageReport report) {
+    Dataset<Row> all = TrainingData.labelFromColumn(current, settings.label());
+    Row c = all.agg(count(lit(1)), count(col(LABEL))).first();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> label = (Map<String, Object>) report.get("label");
+    label.put("rows", c.getLong(0));
+    label.put("labelled_rows", c.getLong(1));
+    label.put("unlabelled_rows", c.getLong(0) - c.getLong(1));
+    return all.filter(col(LABEL).isNotNull());
+  }
+
   /**
    * Counts users and buyers per split and stops with exit code 3 when there is too little to learn
    * from or to measure: too few buyers or non-buyers overall, or a split without both.
@@ -199,7 +226,10 @@ public final class PropensityStage implements Stage {
     }
     if (!problems.isEmpty()) {
       throw new DataQualityException("propensity: not enough labelled history to train: " + String.join("; ", problems)
-          + ". Events must reach back more than affinity.propensity.horizon-days before the end of the run date.", report);
+          + (settings.label().fromTable() ? ". The labels come from " + settings.label().column() + " with positive values "
+              + settings.label().positives() + " (affinity.propensity.label)"
+              : ". Events must reach back more than affinity.propensity.horizon-days before the end of the run date."),
+          report);
     }
     Map<String, Object> weights = new LinkedHashMap<>();
     long[] t = counts.get(TRAIN);
@@ -235,6 +265,10 @@ public final class PropensityStage implements Stage {
     Map<String, Object> calibrated =
         Metrics.evaluate(scoredTest, PropensityModel.PROBABILITY, PropensityModel.RAW_SCORE, bins);
     metrics.put("calibrated", calibrated);
+    if (settings.label().fromTable()) {
+      metrics.put("baseline_recency", "not computed: the label is a users-table column, not a next purchase");
+      return (Double) calibrated.get("auc_roc");
+    }
     // Baseline: the more recent the last purchase, the likelier the next; never purchased ranks last.
     Dataset<Row> baseline = scoredTest.withColumn("_recency_score",
         coalesce(col("recency_days").multiply(-1.0), lit(-Double.MAX_VALUE)));

@@ -73,6 +73,26 @@ final class TrainingData {
   }
 
   /**
+   * Adds {@link #LABEL} from a column of the users table (table mode): 1.0 for a positive value,
+   * 0.0 for any other non-empty value, null when the value is empty (a row to score, not to learn
+   * from). Text is compared trimmed and ignoring case; numbers as numbers.
+   */
+  static Dataset<Row> labelFromColumn(Dataset<Row> users, PropensitySettings.Label label) {
+    Column v = col(label.column());
+    Column positive;
+    Column missing;
+    if (label.numeric()) {
+      positive = v.isin(label.positives().stream().map(Double::valueOf).toArray());
+      missing = v.isNull().or(org.apache.spark.sql.functions.isnan(v));
+    } else {
+      Column t = org.apache.spark.sql.functions.lower(org.apache.spark.sql.functions.trim(v));
+      positive = t.isin(label.positives().stream().map(x -> x.toLowerCase(java.util.Locale.ROOT)).toArray());
+      missing = v.isNull().or(t.equalTo(""));
+    }
+    return users.withColumn(LABEL, when(missing, lit(null).cast("double")).when(positive, lit(1.0)).otherwise(lit(0.0)));
+  }
+
+  /**
    * The split of a user ({@link #TRAIN}, {@link #VALIDATION} or {@link #TEST}) from a seeded hash of
    * the user id: the same user lands in the same split on every run and on any partitioning,
    * unlike {@code randomSplit}, whose result depends on how rows are spread over partitions.

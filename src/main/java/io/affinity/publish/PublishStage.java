@@ -28,7 +28,8 @@ import org.apache.spark.sql.Row;
  * {@code propensity} or {@code recommendations} (a full outer join on user_id): user_id,
  * segment_id, segment_label, propensity (the calibrated probability), propensity_decile,
  * top_items (item ids ordered by rank), top_items_source (the source of the user's first
- * recommendation: als, segment_popular or popular). A user missing from one of the
+ * recommendation: als, segment_popular or popular), group ({@code target} or {@code control},
+ * {@link ControlGroups}). A user missing from one of the
  * three inputs has nulls in that input's columns; the manifest counts such users. The three inputs
  * hold the same user ids (raw, or the same pseudonyms), so the join needs no id handling here.
  *
@@ -37,6 +38,19 @@ import org.apache.spark.sql.Row;
  */
 public final class PublishStage implements Stage {
   public static final String AUDIENCE = "audience";
+
+  private final ControlGroups.Settings control;
+  private final boolean recommendations;
+
+  /**
+   * @param control the control-group share and salt ({@code affinity.publish.control})
+   * @param recommendations whether stage recommend runs (there is an event log); without it the
+   *     audience has no top_items
+   */
+  public PublishStage(ControlGroups.Settings control, boolean recommendations) {
+    this.control = control;
+    this.recommendations = recommendations;
+  }
 
   @Override
   public String name() {
@@ -51,14 +65,9 @@ public final class PublishStage implements Stage {
     Dataset<Row> propensity = ds.read("propensity", "propensity")
         .select(col("user_id"), col("probability").as("propensity"), col("decile").as("propensity_decile"),
             lit(true).as("_in_propensity"));
-    Dataset<Row> recommendations = ds.read("recommendations", "recommend");
-    // Items in rank order: sort the (rank, item, source) structs, then keep the item ids.
-    Dataset<Row> top = recommendations
-        .groupBy("user_id")
-        .agg(sort_array(collect_list(struct(col("rank"), col("item_id"), col("source")))).as("_ranked"))
-        .select(col("user_id"),
-            transform(col("_ranked"), r -> r.getField("item_id")).as("top_items"),
-            col("_ranked").getItem(0).getField("source").as("top_items_source"),
+    Dataset<Row> top = recommendations ? topItems(ds.read("recommendations", "recommend"))
+        : ctx.spark().emptyDataFrame().select(lit(null).cast("string").as("user_id"),
+            lit(null).cast("array<string>").as("top_items"), lit(null).cast("string").as("top_items_source"),
             lit(true).as("_in_recommendations"));
 
     ctx.spark().sparkContext().setJobDescription("publish: audience");
@@ -69,20 +78,34 @@ public final class PublishStage implements Stage {
     Dataset<Row> audience = joined.select(
         col("user_id"), col("segment_id"), col("segment_label"), col("propensity"), col("propensity_decile"),
         col("top_items"), col("top_items_source"));
-    ds.write(audience, AUDIENCE);
+    StageReport report = new StageReport();
+    ctx.spark().sparkContext().setJobDescription("publish: control groups");
+    ds.write(ControlGroups.assign(audience, control, report.section("control_groups")), AUDIENCE);
 
     ctx.spark().sparkContext().setJobDescription("publish: audience counts");
     Row c = joined.agg(count(lit(1)), missing("_in_segments"), missing("_in_propensity"), missing("_in_recommendations"))
         .first();
-    StageReport report = new StageReport();
     Map<String, Object> rows = report.section("rows");
     rows.put(AUDIENCE, ds.read(AUDIENCE, name()).count());
     rows.put("users_without_segment", c.getLong(1));
     rows.put("users_without_propensity", c.getLong(2));
-    rows.put("users_without_recommendations", c.getLong(3));
+    if (recommendations) {
+      rows.put("users_without_recommendations", c.getLong(3));
+    }
     report.put("user_ids", ds.userIds());
     report.put("latest", PublishedRuns.markPublished(ds).toString());
     return report;
+  }
+
+  /** Items in rank order per user: sort the (rank, item, source) structs, then keep the item ids. */
+  private static Dataset<Row> topItems(Dataset<Row> recommendations) {
+    return recommendations
+        .groupBy("user_id")
+        .agg(sort_array(collect_list(struct(col("rank"), col("item_id"), col("source")))).as("_ranked"))
+        .select(col("user_id"),
+            transform(col("_ranked"), r -> r.getField("item_id")).as("top_items"),
+            col("_ranked").getItem(0).getField("source").as("top_items_source"),
+            lit(true).as("_in_recommendations"));
   }
 
   private static Column missing(String flag) {

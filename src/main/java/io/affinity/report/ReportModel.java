@@ -22,6 +22,7 @@ import java.util.List;
  * @param segments segment sizes, model selection and profiles, or null
  * @param recommendations ALS against the popularity baseline, or null
  * @param propensity the purchase propensity model's metrics, or null
+ * @param campaign the response label of table mode and the audience's control groups, or null
  * @param timings seconds and row counts per stage, or null when no stage ran
  * @param generatedAt when the page was written (footer)
  * @param charts every chart of the page in page order: the chart script draws them from this
@@ -37,6 +38,7 @@ public record ReportModel(
     Segments segments,
     Recommendations recommendations,
     Propensity propensity,
+    Campaign campaign,
     Timings timings,
     String generatedAt,
     List<Chart> charts) {
@@ -144,6 +146,16 @@ public record ReportModel(
 
   /** A model gate: metric, measured value, minimum, outcome. */
   public record ModelGate(String metric, String value, String min, boolean passed) {}
+
+  /**
+   * Campaign readiness: where the response label comes from (table mode; empty otherwise) and the
+   * control groups of the audience per segment.
+   */
+  public record Campaign(List<Fact> label, boolean labelled, List<GroupRow> groups, boolean grouped,
+      String controlShare) {}
+
+  /** One segment's control group. */
+  public record GroupRow(String segment, String users, String control, String controlShare) {}
 
   /** Seconds per stage (chart) and every row count a stage recorded. */
   public record Timings(Chart chart, List<RowCount> rowCounts) {}

@@ -44,7 +44,7 @@ import java.util.Set;
 final class ReportModelBuilder {
   /** Status colors (also used by the stage timing bars). */
   private static final Map<String, String> STATUS_COLOR = Map.of(
-      "succeeded", "#2e7d32", "failed", "#c62828", "running", "#ef6c00");
+      "succeeded", "#2e7d32", "failed", "#c62828", "running", "#ef6c00", "skipped", "#607d8b");
 
   private final Map<String, Object> manifest;
   private final List<Map<String, Object>> profiles;
@@ -72,9 +72,10 @@ final class ReportModelBuilder {
     Segments segments = b.segments();
     Recommendations recommendations = b.recommendations();
     Propensity propensity = b.propensity();
+    ReportModel.Campaign campaign = b.campaign();
     Timings timings = b.timings();
     return new ReportModel(str(manifest.get("run_date")), badge(overallStatus(stages)), alerts(stages),
-        b.facts(stages), stageRows(stages), gates, dataQuality, segments, recommendations, propensity, timings,
+        b.facts(stages), stageRows(stages), gates, dataQuality, segments, recommendations, propensity, campaign, timings,
         generatedAt, List.copyOf(b.charts));
   }
 
@@ -386,6 +387,35 @@ final class ReportModelBuilder {
       fact(facts, "Similar items by method", ReportTemplates.json(byMethod));
     }
     return new Recommendations(metrics, chart, facts);
+  }
+
+  /** The response label of table mode and the control groups; null when neither was recorded. */
+  private ReportModel.Campaign campaign() {
+    Map<String, Object> label = map(stage("propensity").get("label"));
+    Map<String, Object> groups = map(stage("publish").get("control_groups"));
+    if (label.isEmpty() && groups.isEmpty()) {
+      return null;
+    }
+    List<Fact> facts = new ArrayList<>();
+    fact(facts, "Label column", label.get("column"));
+    fact(facts, "Positive values", label.get("positive") == null ? null : String.join(", ",
+        list(label.get("positive")).stream().map(String::valueOf).toList()));
+    fact(facts, "Rows", label.get("rows"));
+    fact(facts, "Labelled rows (trained on)", label.get("labelled_rows"));
+    fact(facts, "Unlabelled rows (scored only)", label.get("unlabelled_rows"));
+    fact(facts, "Excluded inputs (leak the outcome)", label.get("excluded") == null ? null : String.join(", ",
+        list(label.get("excluded")).stream().map(String::valueOf).toList()));
+    List<ReportModel.GroupRow> rows = new ArrayList<>();
+    for (Object o : list(groups.get("segments"))) {
+      Map<String, Object> g = map(o);
+      rows.add(new ReportModel.GroupRow(g.get("segment_id") == null ? "none" : fmt(g.get("segment_id")),
+          fmt(g.get("users")), fmt(g.get("control")), pct(g.get("control_share"), 1)));
+    }
+    if (!groups.isEmpty()) {
+      rows.add(new ReportModel.GroupRow("all", fmt(groups.get("users")), fmt(groups.get("control")),
+          pct(groups.get("control_share"), 1)));
+    }
+    return new ReportModel.Campaign(facts, !label.isEmpty(), rows, !groups.isEmpty(), pct(groups.get("share"), 1));
   }
 
   private Propensity propensity() {

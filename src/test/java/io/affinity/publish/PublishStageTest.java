@@ -78,13 +78,13 @@ class PublishStageTest extends SparkTestBase {
       actual.add(row.mkString("|"));
     }
     assertEquals(List.of(
-        "u1|1|champions|0.9|1|ArraySeq(i3, i7, i1)|als",
-        "u2|2|loyal|0.2|2|ArraySeq(i9, i8)|segment_popular",
-        "u3|1|champions|null|null|null|null",
-        "u4|null|null|0.5|1|null|null",
-        "u5|null|null|null|null|ArraySeq(i2)|popular"), actual);
+        "u1|1|champions|0.9|1|ArraySeq(i3, i7, i1)|als|target",
+        "u2|2|loyal|0.2|2|ArraySeq(i9, i8)|segment_popular|target",
+        "u3|1|champions|null|null|null|null|target",
+        "u4|null|null|0.5|1|null|null|target",
+        "u5|null|null|null|null|ArraySeq(i2)|popular|target"), actual);
     assertEquals(List.of("user_id", "segment_id", "segment_label", "propensity", "propensity_decile", "top_items",
-        "top_items_source"),
+        "top_items_source", "group"),
         Arrays.asList(spark.read().parquet(root.resolve("audience/run_date=" + DATE).toString()).columns()));
 
     Datasets ds = new Datasets(spark, root.toString(), DATE);

@@ -159,6 +159,41 @@ class ReportHtmlTest {
   }
 
   @Test
+  void campaignSectionShowsTheTableLabelAndTheControlGroupsOnlyWhenRecorded() throws IOException {
+    assertFalse(render(goldenManifest(), List.of()).contains("<section id=\"campaign\">"), "no label, no groups");
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> label = new LinkedHashMap<>();
+    label.put("source", "users table column");
+    label.put("column", "y");
+    label.put("positive", List.of("yes"));
+    label.put("excluded", List.of("duration"));
+    label.put("rows", 41188);
+    label.put("labelled_rows", 40000);
+    label.put("unlabelled_rows", 1188);
+    stage(manifest, "propensity").put("label", label);
+    Map<String, Object> groups = new LinkedHashMap<>();
+    groups.put("share", 0.1);
+    groups.put("users", 1000);
+    groups.put("control", 100);
+    groups.put("control_share", 0.1);
+    groups.put("segments", List.of(Map.of("segment_id", 1, "users", 600, "control", 60, "control_share", 0.1),
+        Map.of("segment_id", 2, "users", 400, "control", 40, "control_share", 0.1)));
+    Map<String, Object> publish = new LinkedHashMap<>();
+    publish.put("status", "succeeded");
+    publish.put("control_groups", groups);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> stages = (Map<String, Object>) manifest.get("stages");
+    stages.put("publish", publish);
+    String html = markup(render(manifest, List.of()));
+    assertTrue(html.contains("<section id=\"campaign\">"));
+    assertTrue(html.contains("<tr><th>Label column</th><td>y</td></tr>"), html);
+    assertTrue(html.contains("<tr><th>Unlabelled rows (scored only)</th><td>1,188</td></tr>"));
+    assertTrue(html.contains("<tr><th>Excluded inputs (leak the outcome)</th><td>duration</td></tr>"));
+    assertTrue(html.contains("<tr><td>2</td><td class=\"n\">400</td><td class=\"n\">40</td><td class=\"n\">10.0%</td></tr>"));
+    assertTrue(html.contains("<tr><td>all</td><td class=\"n\">1,000</td>"));
+  }
+
+  @Test
   void failedStageErrorIsShownFirstAndGatesAreTabled() throws IOException {
     Map<String, Object> manifest = goldenManifest();
     Map<String, Object> p = stage(manifest, "propensity");
@@ -387,7 +422,7 @@ class ReportHtmlTest {
     String label = "</script><script>alert(1)</script><!-- </SCRIPT > & \u2028";
     ReportModel.Chart chart = new ReportModel.Chart("x", "t", Map.of("series", List.of(Map.of("name", label))));
     ReportModel model = new ReportModel("d", new ReportModel.Badge("ok", "#000"), List.of(), List.of(), List.of(),
-        null, null, null, null, null, null, "now", List.of(chart));
+        null, null, null, null, null, null, null, "now", List.of(chart));
     String html = ReportTemplates.render(model, "var lib = \"</script><script>evil()</script></SCRIPT\";");
     assertEquals(2, count(html.toLowerCase(java.util.Locale.ROOT), "</script"),
         "the page's two script elements, each closed once, by the page");
