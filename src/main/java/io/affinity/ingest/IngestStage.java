@@ -45,11 +45,14 @@ import org.slf4j.LoggerFactory;
  * Stage {@code ingest}: reads every configured source, quarantines bad rows with a reason, caps or
  * quarantines outliers, removes duplicates, checks the data-quality gate, and writes
  * {@code clean/<source>}, {@code quarantine/} and the id maps. For each source, rows read =
- * clean + quarantined + duplicates removed, and the stage fails if that ever does not hold.
+ * clean + quarantined + duplicates removed + rows after the run date (out of the date's scope),
+ * and the stage fails if that ever does not hold.
  */
 public final class IngestStage implements Stage {
   private static final Logger LOG = LoggerFactory.getLogger(IngestStage.class);
   private static final String CAPPED = "_capped";
+  /** Marks a good row whose time is after the run date (plus the tolerance): out of this date's scope. */
+  private static final String AFTER = "_after_run_date";
 
   private final Settings settings;
 
@@ -67,8 +70,14 @@ public final class IngestStage implements Stage {
 
   @Override
   public StageReport run(StageContext ctx) {
-    Instant futureLimit = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+    // Rows at or after scopeLimit belong to later run dates (a backfill reading a file that also
+    // holds later days): counted as after_run_date, neither clean nor quarantined. Only rows later
+    // than the moment of ingest plus the tolerance cannot have happened and are FUTURE_TIMESTAMP.
+    // A clock-skew row just past the run date (within the tolerance) is clean for this date.
+    Instant scopeLimit = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
         .plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
+    Instant now = Instant.now().plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
+    Instant futureLimit = now.isAfter(scopeLimit) ? now : scopeLimit;
     List<Source> sources = new ArrayList<>();
     sources.add(new Source("events", settings.events().csv(),
         new EventParser(settings.events(), settings.eventTypes(), settings.ingest(), futureLimit),
@@ -109,7 +118,7 @@ public final class IngestStage implements Stage {
         skip(ctx, s, counts, e.getMessage());
         continue;
       }
-      Dataset<Row> rows = read.rows().persist(StorageLevel.MEMORY_AND_DISK());
+      Dataset<Row> rows = read.rows().withColumn(AFTER, afterRunDate(s, scopeLimit)).persist(StorageLevel.MEMORY_AND_DISK());
       counts.put("files", read.files().size());
       if (s.name().equals("events")) {
         rows = outliers(rows, counts);
@@ -133,11 +142,12 @@ public final class IngestStage implements Stage {
           lit(s.name()).as("source"), col(SourceReader.FILE), col(SourceReader.LINE), col(SourceReader.OFFSET),
           col(SourceReader.RAW), col(SourceReader.REASON), col(SourceReader.DETAIL));
       quarantine = quarantine == null ? rejects : quarantine.unionByName(rejects);
-      long readRows = (Long) counts.get("read");
+      // The share is of the rows in this date's scope: rows after the run date are not rejects.
+      long readRows = (Long) counts.get("read") - (Long) counts.get("after_run_date");
       double share = readRows == 0 ? 0 : (Long) counts.get("quarantined") / (double) readRows;
       counts.put("quarantined_share", share);
       if (share > settings.ingest().maxRejectShare()) {
-        gateFailures.add(String.format(Locale.ROOT, "%s quarantined %.2f%% of %d rows (limit %.2f%%, affinity.ingest.max-reject-share); top reasons: %s",
+        gateFailures.add(String.format(Locale.ROOT, "%s quarantined %.2f%% of %d rows in scope (limit %.2f%%, affinity.ingest.max-reject-share); top reasons: %s",
             s.name(), share * 100, readRows, settings.ingest().maxRejectShare() * 100, topReasons(counts)));
       }
     }
@@ -179,7 +189,8 @@ public final class IngestStage implements Stage {
     if (action.equals("off")) {
       return out;
     }
-    Column cleanPurchase = col(SourceReader.REASON).isNull().and(col("event_type").equalTo(settings.eventTypes().purchase()));
+    Column cleanPurchase = col(SourceReader.REASON).isNull().and(not(col(AFTER)))
+        .and(col("event_type").equalTo(settings.eventTypes().purchase()));
     Map<String, Object> thresholds = new LinkedHashMap<>();
     for (String c : settings.ingest().outlierColumns()) {
       double[] q = rows.filter(cleanPurchase.and(col(c).isNotNull()))
@@ -209,6 +220,18 @@ public final class IngestStage implements Stage {
     return out;
   }
 
+  /**
+   * True for a good row of a dated source (events, ratings) at or after {@code scopeLimit}; undated
+   * ratings and sources without time (users, items) are always in scope.
+   */
+  private static Column afterRunDate(Source s, Instant scopeLimit) {
+    if (!Arrays.asList(s.parser().schema().fieldNames()).contains("event_time")) {
+      return lit(false);
+    }
+    return col(SourceReader.REASON).isNull().and(col("event_time").isNotNull())
+        .and(col("event_time").geq(lit(java.sql.Timestamp.from(scopeLimit))));
+  }
+
   /** An optional source that is missing or empty: logged, recorded, and no stale clean partition left. */
   private static void skip(StageContext ctx, Source s, Map<String, Object> counts, String why) {
     LOG.warn("skipping optional input {}: {}", s.name(), why);
@@ -221,9 +244,10 @@ public final class IngestStage implements Stage {
     Column capped = rows.columns().length > 0 && Arrays.asList(rows.columns()).contains(CAPPED)
         ? sum(when(col(CAPPED), 1).otherwise(0)) : lit(0L);
     List<Row> byFile = rows.groupBy(col(SourceReader.FILE), col(SourceReader.REASON))
-        .agg(count(lit(1)).as("n"), capped.as("capped")).collectAsList();
+        .agg(count(lit(1)).as("n"), capped.as("capped"), sum(when(col(AFTER), 1L).otherwise(0L)).as("after")).collectAsList();
     long total = 0;
     long rejected = 0;
+    long after = 0;
     long cappedRows = 0;
     Map<String, Long> reasons = new TreeMap<>();
     java.util.Set<String> filesWithRows = new java.util.HashSet<>();
@@ -234,6 +258,7 @@ public final class IngestStage implements Stage {
       if (!r.isNullAt(3)) {
         cappedRows += ((Number) r.get(3)).longValue();
       }
+      after += r.getLong(4);
       if (!r.isNullAt(1)) {
         rejected += n;
         reasons.merge(r.getString(1), n, Long::sum);
@@ -248,6 +273,7 @@ public final class IngestStage implements Stage {
     counts.put("read", total);
     counts.put("quarantined", rejected);
     counts.put("quarantined_by_reason", reasons);
+    counts.put("after_run_date", after);
     if (s.name().equals("events")) {
       @SuppressWarnings("unchecked")
       Map<String, Object> o = (Map<String, Object>) counts.computeIfAbsent("outliers", k -> new LinkedHashMap<>());
@@ -310,7 +336,7 @@ public final class IngestStage implements Stage {
     Column rest = restCols.isEmpty() ? null : struct(restCols.toArray(new Column[0]));
     Column exact = rest == null ? not(keep) : rest.eqNullSafe(lag(rest, 1).over(w));
     rows.sparkSession().sparkContext().setJobDescription("ingest: deduplicate " + s.name());
-    Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull())
+    Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull().and(not(col(AFTER))))
         .select(carried.toArray(new Column[0]))
         .withColumn("_first", first)
         .withColumn("_exact", exact)
@@ -333,10 +359,12 @@ public final class IngestStage implements Stage {
     counts.put("duplicates_key", dups - exactDups);
     long read = (Long) counts.get("read");
     long quarantined = (Long) counts.get("quarantined");
-    if (read != clean + quarantined + dups) {
+    long after = (Long) counts.get("after_run_date");
+    if (read != clean + quarantined + dups + after) {
       throw new IllegalStateException("row accounting for " + s.name() + " does not add up: read " + read
-          + " != clean " + clean + " + quarantined " + quarantined + " + duplicates " + dups);
+          + " != clean " + clean + " + quarantined " + quarantined + " + duplicates " + dups + " + after_run_date " + after);
     }
-    LOG.info("ingest {}: read {} = clean {} + quarantined {} + duplicates {}", s.name(), read, clean, quarantined, dups);
+    LOG.info("ingest {}: read {} = clean {} + quarantined {} + duplicates {} + after_run_date {}", s.name(), read, clean,
+        quarantined, dups, after);
   }
 }
