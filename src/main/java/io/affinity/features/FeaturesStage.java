@@ -65,10 +65,10 @@ public final class FeaturesStage implements Stage {
     Datasets ds = ctx.datasets();
     Timestamp asOf = Timestamp.from(ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
     long asOfSeconds = asOf.getTime() / 1000;
-    Dataset<Row> allEvents = ds.read("clean/events", "ingest");
+    Dataset<Row> allEvents = ds.cleanHistory("events", "ingest");
     Optional<Dataset<Row>> items = ds.readIfPresent("clean/items");
     Optional<Dataset<Row>> users = ds.readIfPresent("clean/users");
-    Optional<Dataset<Row>> ratings = ds.readIfPresent("clean/ratings").map(r -> UserFeatures.ratingsBefore(r, asOf));
+    Optional<Dataset<Row>> ratings = ds.cleanHistoryIfPresent("ratings").map(r -> UserFeatures.ratingsBefore(r, asOf));
     Dataset<Row> userMap = IdMaps.read(ds, "users");
     Dataset<Row> itemMap = IdMaps.read(ds, "items");
 

@@ -47,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * {@code clean/<source>}, {@code quarantine/} and the id maps. For each source, rows read =
  * clean + quarantined + duplicates removed + rows after the run date (out of the date's scope),
  * and the stage fails if that ever does not hold.
+ *
+ * <p>With a {@code {run_date}} placeholder in the events or ratings path, only the run date's files
+ * are read and {@code clean/<source>/run_date=D} is that day's delta, without the events already in
+ * the partitions within {@code dedup-window-days} (counted as re-delivered duplicates); readers take
+ * the history through {@link Datasets#cleanHistory}.
  */
 public final class IngestStage implements Stage {
   private static final Logger LOG = LoggerFactory.getLogger(IngestStage.class);
@@ -65,8 +70,17 @@ public final class IngestStage implements Stage {
     return "ingest";
   }
 
-  /** One source to ingest: its layout, parser and deduplication key. */
-  private record Source(String name, CsvFormat csv, RowParser parser, List<String> key) {}
+  /**
+   * One source to ingest: its layout (path placeholders resolved for the run date), parser and
+   * deduplication key. {@code history}: events and ratings, whose clean partitions form a history
+   * (full copies or daily deltas); {@code delta} when the configured path names one day's files.
+   */
+  private record Source(String name, CsvFormat csv, RowParser parser, List<String> key, boolean history, boolean delta,
+      String template) {
+    Source(String name, CsvFormat configured, java.time.LocalDate runDate, RowParser parser, List<String> key, boolean history) {
+      this(name, configured.forDate(runDate), parser, key, history, history && configured.dated(), configured.path());
+    }
+  }
 
   @Override
   public StageReport run(StageContext ctx) {
@@ -79,20 +93,23 @@ public final class IngestStage implements Stage {
     Instant now = Instant.now().plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
     Instant futureLimit = now.isAfter(scopeLimit) ? now : scopeLimit;
     List<Source> sources = new ArrayList<>();
-    sources.add(new Source("events", settings.events().csv(),
+    java.time.LocalDate d = ctx.runDate();
+    // Events and ratings with a {run_date} path are daily deltas; users and items are read whole
+    // every night (a placeholder there only picks the day's snapshot).
+    sources.add(new Source("events", settings.events().csv(), d,
         new EventParser(settings.events(), settings.eventTypes(), settings.ingest(), futureLimit),
-        List.of("user_id", "item_id", "event_type", "event_time")));
+        List.of("user_id", "item_id", "event_type", "event_time"), true));
     if (settings.ratings().csv().present()) {
-      sources.add(new Source("ratings", settings.ratings().csv(),
-          new RatingParser(settings.ratings(), settings.ingest(), futureLimit), List.of("user_id", "item_id", "event_time")));
+      sources.add(new Source("ratings", settings.ratings().csv(), d,
+          new RatingParser(settings.ratings(), settings.ingest(), futureLimit), List.of("user_id", "item_id", "event_time"), true));
     }
     if (settings.users().csv().present()) {
-      sources.add(new Source("users", settings.users().csv(), new UserParser(settings.users(), settings.ingest()),
-          List.of("user_id")));
+      sources.add(new Source("users", settings.users().csv(), d, new UserParser(settings.users(), settings.ingest()),
+          List.of("user_id"), false));
     }
     if (settings.items().csv().present()) {
-      sources.add(new Source("items", settings.items().csv(), new ItemParser(settings.items(), settings.ingest()),
-          List.of("item_id")));
+      sources.add(new Source("items", settings.items().csv(), d, new ItemParser(settings.items(), settings.ingest()),
+          List.of("item_id"), false));
     }
 
     StageReport report = new StageReport();
@@ -106,6 +123,10 @@ public final class IngestStage implements Stage {
       boolean optional = !s.name().equals("events");
       Map<String, Object> counts = new LinkedHashMap<>();
       counts.put("path", s.csv().path());
+      if (!s.template().equals(s.csv().path())) {
+        counts.put("path_template", s.template());
+      }
+      counts.put("mode", s.delta() ? "delta" : "full");
       perSource.put(s.name(), counts);
       ctx.spark().sparkContext().setJobDescription("ingest: parse " + s.name());
       SourceReader.Read read;
@@ -168,11 +189,14 @@ public final class IngestStage implements Stage {
     }
 
     ctx.spark().sparkContext().setJobDescription("ingest: id maps");
-    Dataset<Row> events = ctx.datasets().read("clean/events", name());
+    // Ids of the whole history (not only tonight's delta), so the map of D covers every id the
+    // later stages of D read, also when dates were ingested out of order.
+    Dataset<Row> events = ctx.datasets().readPartitions("clean/events", ctx.datasets().historyDates("events"));
     Dataset<Row> userIds = events.select(col("user_id").as("id"));
     Dataset<Row> itemIds = events.select(col("item_id").as("id"));
-    if (active.stream().anyMatch(s -> s.name().equals("ratings"))) {
-      Dataset<Row> ratings = ctx.datasets().read("clean/ratings", name());
+    java.util.Optional<Dataset<Row>> ratingHistory = ctx.datasets().cleanHistoryIfPresent("ratings");
+    if (ratingHistory.isPresent()) {
+      Dataset<Row> ratings = ratingHistory.get();
       userIds = userIds.union(ratings.select(col("user_id").as("id")));
       itemIds = itemIds.union(ratings.select(col("item_id").as("id")));
     }
@@ -299,6 +323,35 @@ public final class IngestStage implements Stage {
   }
 
   /**
+   * Tonight's rows without those whose key is already in {@code clean/<source>} of a date within
+   * {@code dedup-window-days} (see {@link Datasets#redeliveryWindow}): a delta looks before and
+   * after its date, a full load only at the deltas after it (it replaces what came before). Only
+   * neighbour rows inside tonight's time range can match, so the scan is pruned to it.
+   */
+  private Dataset<Row> withoutRedelivered(Datasets datasets, Source s, Dataset<Row> kept, Map<String, Object> counts) {
+    List<java.time.LocalDate> window = datasets.redeliveryWindow(s.name(), settings.ingest().dedupWindowDays(), s.delta());
+    counts.put("redelivery_checked_against", window.stream().map(Object::toString).toList());
+    if (window.isEmpty()) {
+      return kept;
+    }
+    Row range = kept.agg(min("event_time"), org.apache.spark.sql.functions.max("event_time")).first();
+    if (range.isNullAt(0) && kept.filter(col("event_time").isNull()).isEmpty()) {
+      return kept; // nothing clean tonight
+    }
+    Column inRange = range.isNullAt(0) ? lit(false) : col("event_time").between(range.get(0), range.get(1));
+    Dataset<Row> earlier = datasets.readPartitions("clean/" + s.name(), window)
+        .filter(inRange.or(col("event_time").isNull()))
+        .select(s.key().stream().map(k -> col(k).as("_n_" + k)).toArray(Column[]::new))
+        .distinct();
+    Column match = null;
+    for (String k : s.key()) {
+      Column eq = col(k).eqNullSafe(col("_n_" + k));
+      match = match == null ? eq : match.and(eq);
+    }
+    return kept.join(earlier, match, "left_anti");
+  }
+
+  /**
    * Keeps the first occurrence (by file, then byte offset) of every key. Rows equal in every
    * column count as exact duplicates, other repeats of the key as key duplicates.
    *
@@ -346,17 +399,25 @@ public final class IngestStage implements Stage {
         sum(when(keep, 0).otherwise(1)),
         sum(when(col("_exact"), 1).otherwise(0))).first();
     long cleanBefore = c.getLong(0);
-    long dups = c.isNullAt(1) ? 0 : c.getLong(1);
+    long nightDups = c.isNullAt(1) ? 0 : c.getLong(1);
     long exactDups = c.isNullAt(2) ? 0 : c.getLong(2);
+    Dataset<Row> kept = flagged.filter(keep).select(allCols.toArray(new Column[0]));
+    if (s.history()) {
+      kept = withoutRedelivered(datasets, s, kept, counts);
+    }
     // Written in key order within each file, as before the single window.
-    datasets.write(flagged.filter(keep).select(allCols.toArray(new Column[0])).sortWithinPartitions(keyCols.toArray(new Column[0])),
-        "clean/" + s.name());
+    datasets.writeClean(kept.sortWithinPartitions(keyCols.toArray(new Column[0])), s.name(), s.delta());
     flagged.unpersist();
-    long clean = cleanBefore - dups;
+    // Counted from what was written: the re-delivered rows are the difference.
+    long clean = s.history() ? datasets.readPartitions("clean/" + s.name(), List.of(datasets.runDate())).count()
+        : cleanBefore - nightDups;
+    long redelivered = cleanBefore - nightDups - clean;
+    long dups = nightDups + redelivered;
     counts.put("clean", clean);
     counts.put("duplicates", dups);
     counts.put("duplicates_exact", exactDups);
-    counts.put("duplicates_key", dups - exactDups);
+    counts.put("duplicates_key", nightDups - exactDups);
+    counts.put("duplicates_redelivered", redelivered);
     long read = (Long) counts.get("read");
     long quarantined = (Long) counts.get("quarantined");
     long after = (Long) counts.get("after_run_date");

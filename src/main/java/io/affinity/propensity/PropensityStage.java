@@ -95,8 +95,8 @@ public final class PropensityStage implements Stage {
     Instant endInstant = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant();
     Timestamp end = Timestamp.from(endInstant);
     Timestamp cutoff = Timestamp.from(endInstant.minus(settings.horizonDays(), ChronoUnit.DAYS));
-    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.read("clean/events", "ingest"),
-        ds.readIfPresent("clean/ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
+    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.cleanHistory("events", "ingest"),
+        ds.cleanHistoryIfPresent("ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
     Dataset<Row> current = ds.read("features/users", "features");
 
     StageReport report = new StageReport();
