@@ -46,12 +46,7 @@ public final class ConfigLoader {
       if (!e.getKey().startsWith("affinity.")) {
         throw new SettingsException(e.getKey(), e.getValue(), "-D keys must start with 'affinity.'");
       }
-      try {
-        // Parse the value as HOCON so lists and numbers work ("-Dx=[a,b]"); fall back to a string.
-        cli = ConfigFactory.parseString(quoteKey(e.getKey()) + " = " + e.getValue()).withFallback(cli);
-      } catch (ConfigException ex) {
-        cli = ConfigFactory.parseMap(Map.of(e.getKey(), e.getValue())).withFallback(cli);
-      }
+      cli = override(e.getKey(), e.getValue()).withFallback(cli);
     }
     checkKnownKeys(file, reference, configFile == null ? "" : " in " + configFile);
     checkKnownKeys(cli, reference, " on the command line");
@@ -61,6 +56,51 @@ public final class ConfigLoader {
     } catch (ConfigException e) {
       throw new SettingsException(null, "configuration could not be resolved: " + e.getMessage());
     }
+  }
+
+  /** A number, true/false: the only bare values read as HOCON (everything else bare is a string). */
+  private static final java.util.regex.Pattern SCALAR =
+      java.util.regex.Pattern.compile("-?(\\d+(\\.\\d*)?|\\.\\d+)([eE][+-]?\\d+)?|true|false");
+
+  /**
+   * One {@code -Dkey=value}. Only a value that is clearly HOCON is parsed as HOCON: a list
+   * ({@code [a, b]}), an object ({@code {k = v}}), a quoted string, a number, true or false. Any
+   * other value is taken as it is, because in HOCON {@code //} and {@code #} start a comment: parsed,
+   * {@code /data//events/*.csv} would silently become {@code /data}. A list or object with a bare
+   * {@code //} or {@code #} is ambiguous (comment or text?) and rejected with a message.
+   */
+  static Config override(String key, String value) {
+    String v = value.trim();
+    boolean structured = v.startsWith("[") || v.startsWith("{") || v.startsWith("\"");
+    if (!structured && !SCALAR.matcher(v).matches()) {
+      return ConfigFactory.parseMap(Map.of(key, value));
+    }
+    if (structured && hasBareCommentMarker(v)) {
+      throw new SettingsException(key, value, "holds // or # outside quotes, which HOCON reads as the start of a comment;"
+          + " quote the element, e.g. [\"/data//a.csv\"]");
+    }
+    try {
+      return ConfigFactory.parseString(quoteKey(key) + " = " + v);
+    } catch (ConfigException ex) {
+      throw new SettingsException(key, value, "is not a valid HOCON list, object or quoted string (" + ex.getMessage()
+          + "); leave brackets and quotes out for a plain string");
+    }
+  }
+
+  /** Whether the text holds "//" or "#" outside double quotes. */
+  private static boolean hasBareCommentMarker(String v) {
+    boolean quoted = false;
+    for (int i = 0; i < v.length(); i++) {
+      char c = v.charAt(i);
+      if (c == '\\' && quoted) {
+        i++;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (!quoted && (c == '#' || c == '/' && i + 1 < v.length() && v.charAt(i + 1) == '/')) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String quoteKey(String key) {

@@ -36,6 +36,54 @@ public record CsvFormat(
     return !path.isEmpty();
   }
 
+  /** {@code {run_date}} (YYYY-MM-DD) or {@code {run_date:<java.time pattern>}} in a path. */
+  private static final java.util.regex.Pattern RUN_DATE = java.util.regex.Pattern.compile("\\{run_date(?::([^}]*))?}");
+
+  /**
+   * Whether the path names one day's files through a {@code {run_date}} placeholder: then ingest
+   * reads only that day and writes the day's delta of {@code clean/<source>}.
+   */
+  public boolean dated() {
+    return RUN_DATE.matcher(path).find();
+  }
+
+  /** This format with every {@code {run_date...}} placeholder of the path replaced by the date. */
+  public CsvFormat forDate(java.time.LocalDate date) {
+    java.util.regex.Matcher m = RUN_DATE.matcher(path);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String pattern = m.group(1);
+      String text = pattern == null ? date.toString() : java.time.format.DateTimeFormatter.ofPattern(pattern).format(date);
+      m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(text));
+    }
+    m.appendTail(out);
+    return new CsvFormat(source, out.toString(), delimiter, header, names, quote, encoding, maxLinesPerRecord, columns, keyPrefix);
+  }
+
+  /** Checks the placeholders of a path: a known form, a date pattern that formats a date. */
+  private static void checkPlaceholders(String key, String path) {
+    java.util.regex.Matcher m = RUN_DATE.matcher(path);
+    while (m.find()) {
+      String pattern = m.group(1);
+      if (pattern == null) {
+        continue;
+      }
+      try {
+        java.time.format.DateTimeFormatter.ofPattern(pattern).format(java.time.LocalDate.of(2026, 1, 2));
+      } catch (RuntimeException e) {
+        throw new SettingsException(key, path, "has {run_date:" + pattern + "}, whose pattern is not a java.time date pattern"
+            + " such as yyyyMMdd or yyyy/MM/dd (" + e.getMessage() + ")");
+      }
+      if (pattern.isEmpty()) {
+        throw new SettingsException(key, path, "has an empty {run_date:} pattern; write {run_date} or e.g. {run_date:yyyyMMdd}");
+      }
+    }
+    String rest = RUN_DATE.matcher(path).replaceAll("");
+    if (rest.contains("{run_date") || rest.contains("{run-date") || rest.contains("{date}")) {
+      throw new SettingsException(key, path, "has a malformed placeholder; the forms are {run_date} and {run_date:<pattern>}");
+    }
+  }
+
   /** The physical column for a logical field, or null when it is not mapped. */
   public String column(String field) {
     String c = columns.get(field);
@@ -52,6 +100,7 @@ public record CsvFormat(
     if (requiredPath && path.isEmpty()) {
       throw new SettingsException(key + ".path", path, "must name the " + source + " file, directory or glob");
     }
+    checkPlaceholders(key + ".path", path);
     String delimiter = r.string(key + ".delimiter");
     if (delimiter.isEmpty()) {
       throw new SettingsException(key + ".delimiter", delimiter, "must be one or more characters, e.g. \",\", \"::\", \"\\t\"");

@@ -70,7 +70,8 @@ public record Settings(
   /** Ingest policies. */
   public record IngestSettings(
       double maxRejectShare, int futureToleranceHours, LocalDate minEventDate, boolean trimIds, boolean stripFloatSuffix,
-      String outlierAction, double outlierQuantile, List<String> outlierColumns) implements java.io.Serializable {}
+      String outlierAction, double outlierQuantile, List<String> outlierColumns, int dedupWindowDays)
+      implements java.io.Serializable {}
 
   /** Feature engineering settings. */
   public record FeatureSettings(double halfLifeDays) implements java.io.Serializable {}
@@ -165,7 +166,8 @@ public record Settings(
         r.bool("affinity.ingest.ids.strip-float-suffix"),
         r.oneOf("affinity.ingest.outliers.action", "cap", "quarantine", "off"),
         r.number("affinity.ingest.outliers.quantile", 0.5, 1.0, true),
-        outlierColumns);
+        outlierColumns,
+        r.integer("affinity.ingest.dedup-window-days", 0, 366));
 
     FeatureSettings features = new FeatureSettings(r.number("affinity.features.half-life-days", 0, 1e6, true));
 

@@ -83,10 +83,10 @@ public final class FeaturesStage implements Stage {
     if (!events) {
       return usersOnly(ctx, asOf);
     }
-    Dataset<Row> allEvents = ds.read("clean/events", "ingest");
+    Dataset<Row> allEvents = ds.cleanHistory("events", "ingest");
     Optional<Dataset<Row>> items = ds.readIfPresent("clean/items");
     Optional<Dataset<Row>> users = ds.readIfPresent("clean/users");
-    Optional<Dataset<Row>> ratings = ds.readIfPresent("clean/ratings").map(r -> UserFeatures.ratingsBefore(r, asOf));
+    Optional<Dataset<Row>> ratings = ds.cleanHistoryIfPresent("ratings").map(r -> UserFeatures.ratingsBefore(r, asOf));
     Dataset<Row> userMap = IdMaps.read(ds, "users");
     Dataset<Row> itemMap = IdMaps.read(ds, "items");
 
@@ -127,16 +127,16 @@ public final class FeaturesStage implements Stage {
     // task sees more than 128 items; restricted to purchases, far fewer rows take that path.
     it = it.join(events.filter(isPurchase.and(col("price").isNotNull())).groupBy("item_id")
         .agg(percentile_approx(col("price"), lit(0.5), lit(10000)).as("median_paid_price")),
-        UserFeatures.Seq.of("item_id"), "left");
+        new String[] {"item_id"}, "left");
     if (ratings.isPresent()) {
       it = it.join(ratings.get().groupBy("item_id").agg(avg("rating").as("avg_rating"), count(lit(1)).as("ratings_count")),
-          UserFeatures.Seq.of("item_id"), "full_outer");
+          new String[] {"item_id"}, "full_outer");
     } else {
       it = it.withColumn("avg_rating", lit(null).cast("double")).withColumn("ratings_count", lit(0L));
     }
     if (items.isPresent()) {
       it = it.join(items.get().select(col("item_id"), col("category"), col("price").as("list_price"), col("title")),
-          UserFeatures.Seq.of("item_id"), "left");
+          new String[] {"item_id"}, "left");
     } else {
       it = it.withColumn("category", lit(null).cast("string")).withColumn("list_price", lit(null).cast("double"))
           .withColumn("title", lit(null).cast("string"));
@@ -207,7 +207,7 @@ public final class FeaturesStage implements Stage {
     Datasets ds = ctx.datasets();
     ctx.spark().sparkContext().setJobDescription("features: users (no event log)");
     Dataset<Row> none = UserFeatures.enrich(UserFeatures.noEvents(ctx.spark()), Optional.empty(), asOf);
-    writeUsers(ds, UserFeatures.fromEnriched(none, ds.readIfPresent("clean/ratings"),
+    writeUsers(ds, UserFeatures.fromEnriched(none, ds.cleanHistoryIfPresent("ratings"),
         Optional.of(ds.read("clean/users", "ingest")), asOf, types, true), IdMaps.read(ds, "users"));
     StageReport report = new StageReport();
     report.put("as_of", asOf.toInstant().toString());

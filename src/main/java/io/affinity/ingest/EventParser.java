@@ -80,10 +80,7 @@ final class EventParser extends RowParser {
     }
     Instant time = timestamps.parse(f.name(TIME), required(f, TIME));
     checkNotTooOld(f.name(TIME), f.get(TIME), time, ingest);
-    if (!time.isBefore(futureLimit)) {
-      throw new Reject(ReasonCode.FUTURE_TIMESTAMP, "column '" + f.name(TIME) + "' = \"" + f.get(TIME).trim()
-          + "\": after the run date plus the tolerance (" + futureLimit + ")");
-    }
+    checkNotFuture(f.name(TIME), f.get(TIME), time, futureLimit);
     Integer quantity = whole(f, QTY);
     Double price = number(f, PRICE);
     if (price != null && price < 0) {

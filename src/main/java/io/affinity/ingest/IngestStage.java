@@ -47,11 +47,19 @@ import org.slf4j.LoggerFactory;
  * Stage {@code ingest}: reads every configured source, quarantines bad rows with a reason, caps or
  * quarantines outliers, removes duplicates, checks the data-quality gate, and writes
  * {@code clean/<source>}, {@code quarantine/} and the id maps. For each source, rows read =
- * clean + quarantined + duplicates removed, and the stage fails if that ever does not hold.
+ * clean + quarantined + duplicates removed + rows after the run date (out of the date's scope),
+ * and the stage fails if that ever does not hold.
+ *
+ * <p>With a {@code {run_date}} placeholder in the events or ratings path, only the run date's files
+ * are read and {@code clean/<source>/run_date=D} is that day's delta, without the events already in
+ * the partitions within {@code dedup-window-days} (counted as re-delivered duplicates); readers take
+ * the history through {@link Datasets#cleanHistory}.
  */
 public final class IngestStage implements Stage {
   private static final Logger LOG = LoggerFactory.getLogger(IngestStage.class);
   private static final String CAPPED = "_capped";
+  /** Marks a good row whose time is after the run date (plus the tolerance): out of this date's scope. */
+  private static final String AFTER = "_after_run_date";
 
   private final Settings settings;
 
@@ -64,31 +72,49 @@ public final class IngestStage implements Stage {
     return "ingest";
   }
 
-  /** One source to ingest: its layout, parser and deduplication key. */
-  private record Source(String name, CsvFormat csv, RowParser parser, List<String> key) {}
+  /**
+   * One source to ingest: its layout (path placeholders resolved for the run date), parser and
+   * deduplication key. {@code history}: events and ratings, whose clean partitions form a history
+   * (full copies or daily deltas); {@code delta} when the configured path names one day's files.
+   */
+  private record Source(String name, CsvFormat csv, RowParser parser, List<String> key, boolean history, boolean delta,
+      String template) {
+    Source(String name, CsvFormat configured, java.time.LocalDate runDate, RowParser parser, List<String> key, boolean history) {
+      this(name, configured.forDate(runDate), parser, key, history, history && configured.dated(), configured.path());
+    }
+  }
 
   @Override
   public StageReport run(StageContext ctx) {
-    Instant futureLimit = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
+    // Rows at or after scopeLimit belong to later run dates (a backfill reading a file that also
+    // holds later days): counted as after_run_date, neither clean nor quarantined. Only rows later
+    // than the moment of ingest plus the tolerance cannot have happened and are FUTURE_TIMESTAMP.
+    // A clock-skew row just past the run date (within the tolerance) is clean for this date.
+    Instant scopeLimit = ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant()
         .plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
+    Instant now = Instant.now().plus(settings.ingest().futureToleranceHours(), ChronoUnit.HOURS);
+    Instant futureLimit = now.isAfter(scopeLimit) ? now : scopeLimit;
     List<Source> sources = new ArrayList<>();
+    java.time.LocalDate d = ctx.runDate();
+    // Events and ratings with a {run_date} path are daily deltas; users and items are read whole
+    // every night (a placeholder there only picks the day's snapshot).
     boolean hasEvents = settings.events().csv().present(); // absent only in table mode (users with a label)
     if (hasEvents) {
-      sources.add(new Source("events", settings.events().csv(),
+      sources.add(new Source("events", settings.events().csv(), d,
           new EventParser(settings.events(), settings.eventTypes(), settings.ingest(), futureLimit),
-          List.of("user_id", "item_id", "event_type", "event_time")));
+          List.of("user_id", "item_id", "event_type", "event_time"), true));
     }
     if (settings.ratings().csv().present()) {
-      sources.add(new Source("ratings", settings.ratings().csv(),
-          new RatingParser(settings.ratings(), settings.ingest(), futureLimit), List.of("user_id", "item_id", "event_time")));
+      sources.add(new Source("ratings", settings.ratings().csv(), d,
+          new RatingParser(settings.ratings(), settings.ingest(), futureLimit), List.of("user_id", "item_id", "event_time"), true));
     }
     if (settings.users().csv().present()) {
-      sources.add(new Source("users", settings.users().csv(), new UserParser(settings.users(), settings.ingest()),
-          List.of("user_id")));
+      sources.add(new Source("users", settings.users().csv(), d, new UserParser(settings.users(), settings.ingest()),
+          List.of("user_id"), false));
     }
     if (settings.items().csv().present()) {
-      sources.add(new Source("items", settings.items().csv(), new ItemParser(settings.items(), settings.ingest()),
-          List.of("item_id")));
+      sources.add(new Source("items", settings.items().csv(), d, new ItemParser(settings.items(), settings.ingest()),
+          List.of("item_id"), false));
     }
 
     StageReport report = new StageReport();
@@ -102,6 +128,10 @@ public final class IngestStage implements Stage {
       boolean optional = !s.name().equals("events");
       Map<String, Object> counts = new LinkedHashMap<>();
       counts.put("path", s.csv().path());
+      if (!s.template().equals(s.csv().path())) {
+        counts.put("path_template", s.template());
+      }
+      counts.put("mode", s.delta() ? "delta" : "full");
       perSource.put(s.name(), counts);
       ctx.spark().sparkContext().setJobDescription("ingest: parse " + s.name());
       SourceReader.Read read;
@@ -114,7 +144,8 @@ public final class IngestStage implements Stage {
         skip(ctx, s, counts, e.getMessage());
         continue;
       }
-      Dataset<Row> rows = generatedIds(s, read.rows()).persist(StorageLevel.MEMORY_AND_DISK());
+      Dataset<Row> rows = generatedIds(s, read.rows()).withColumn(AFTER, afterRunDate(s, scopeLimit))
+          .persist(StorageLevel.MEMORY_AND_DISK());
       counts.put("files", read.files().size());
       if (s.name().equals("events")) {
         rows = outliers(rows, counts);
@@ -138,11 +169,12 @@ public final class IngestStage implements Stage {
           lit(s.name()).as("source"), col(SourceReader.FILE), col(SourceReader.LINE), col(SourceReader.OFFSET),
           col(SourceReader.RAW), col(SourceReader.REASON), col(SourceReader.DETAIL));
       quarantine = quarantine == null ? rejects : quarantine.unionByName(rejects);
-      long readRows = (Long) counts.get("read");
+      // The share is of the rows in this date's scope: rows after the run date are not rejects.
+      long readRows = (Long) counts.get("read") - (Long) counts.get("after_run_date");
       double share = readRows == 0 ? 0 : (Long) counts.get("quarantined") / (double) readRows;
       counts.put("quarantined_share", share);
       if (share > settings.ingest().maxRejectShare()) {
-        gateFailures.add(String.format(Locale.ROOT, "%s quarantined %.2f%% of %d rows (limit %.2f%%, affinity.ingest.max-reject-share); top reasons: %s",
+        gateFailures.add(String.format(Locale.ROOT, "%s quarantined %.2f%% of %d rows in scope (limit %.2f%%, affinity.ingest.max-reject-share); top reasons: %s",
             s.name(), share * 100, readRows, settings.ingest().maxRejectShare() * 100, topReasons(counts)));
       }
     }
@@ -174,11 +206,14 @@ public final class IngestStage implements Stage {
           ctx.datasets().read("clean/users", name()).select(col("user_id").as("id"))));
       return report;
     }
-    Dataset<Row> events = ctx.datasets().read("clean/events", name());
+    // Ids of the whole history (not only tonight's delta), so the map of D covers every id the
+    // later stages of D read, also when dates were ingested out of order.
+    Dataset<Row> events = ctx.datasets().readPartitions("clean/events", ctx.datasets().historyDates("events"));
     Dataset<Row> userIds = events.select(col("user_id").as("id"));
     Dataset<Row> itemIds = events.select(col("item_id").as("id"));
-    if (active.stream().anyMatch(s -> s.name().equals("ratings"))) {
-      Dataset<Row> ratings = ctx.datasets().read("clean/ratings", name());
+    java.util.Optional<Dataset<Row>> ratingHistory = ctx.datasets().cleanHistoryIfPresent("ratings");
+    if (ratingHistory.isPresent()) {
+      Dataset<Row> ratings = ratingHistory.get();
       userIds = userIds.union(ratings.select(col("user_id").as("id")));
       itemIds = itemIds.union(ratings.select(col("item_id").as("id")));
     }
@@ -216,7 +251,8 @@ public final class IngestStage implements Stage {
     if (action.equals("off")) {
       return out;
     }
-    Column cleanPurchase = col(SourceReader.REASON).isNull().and(col("event_type").equalTo(settings.eventTypes().purchase()));
+    Column cleanPurchase = col(SourceReader.REASON).isNull().and(not(col(AFTER)))
+        .and(col("event_type").equalTo(settings.eventTypes().purchase()));
     Map<String, Object> thresholds = new LinkedHashMap<>();
     for (String c : settings.ingest().outlierColumns()) {
       double[] q = rows.filter(cleanPurchase.and(col(c).isNotNull()))
@@ -246,6 +282,18 @@ public final class IngestStage implements Stage {
     return out;
   }
 
+  /**
+   * True for a good row of a dated source (events, ratings) at or after {@code scopeLimit}; undated
+   * ratings and sources without time (users, items) are always in scope.
+   */
+  private static Column afterRunDate(Source s, Instant scopeLimit) {
+    if (!Arrays.asList(s.parser().schema().fieldNames()).contains("event_time")) {
+      return lit(false);
+    }
+    return col(SourceReader.REASON).isNull().and(col("event_time").isNotNull())
+        .and(col("event_time").geq(lit(java.sql.Timestamp.from(scopeLimit))));
+  }
+
   /** An optional source that is missing or empty: logged, recorded, and no stale clean partition left. */
   private static void skip(StageContext ctx, Source s, Map<String, Object> counts, String why) {
     LOG.warn("skipping optional input {}: {}", s.name(), why);
@@ -258,9 +306,10 @@ public final class IngestStage implements Stage {
     Column capped = rows.columns().length > 0 && Arrays.asList(rows.columns()).contains(CAPPED)
         ? sum(when(col(CAPPED), 1).otherwise(0)) : lit(0L);
     List<Row> byFile = rows.groupBy(col(SourceReader.FILE), col(SourceReader.REASON))
-        .agg(count(lit(1)).as("n"), capped.as("capped")).collectAsList();
+        .agg(count(lit(1)).as("n"), capped.as("capped"), sum(when(col(AFTER), 1L).otherwise(0L)).as("after")).collectAsList();
     long total = 0;
     long rejected = 0;
+    long after = 0;
     long cappedRows = 0;
     Map<String, Long> reasons = new TreeMap<>();
     java.util.Set<String> filesWithRows = new java.util.HashSet<>();
@@ -271,6 +320,7 @@ public final class IngestStage implements Stage {
       if (!r.isNullAt(3)) {
         cappedRows += ((Number) r.get(3)).longValue();
       }
+      after += r.getLong(4);
       if (!r.isNullAt(1)) {
         rejected += n;
         reasons.merge(r.getString(1), n, Long::sum);
@@ -285,6 +335,7 @@ public final class IngestStage implements Stage {
     counts.put("read", total);
     counts.put("quarantined", rejected);
     counts.put("quarantined_by_reason", reasons);
+    counts.put("after_run_date", after);
     if (s.name().equals("events")) {
       @SuppressWarnings("unchecked")
       Map<String, Object> o = (Map<String, Object>) counts.computeIfAbsent("outliers", k -> new LinkedHashMap<>());
@@ -307,6 +358,35 @@ public final class IngestStage implements Stage {
       top.add(list.get(i).getKey() + " " + list.get(i).getValue());
     }
     return String.join(", ", top);
+  }
+
+  /**
+   * Tonight's rows without those whose key is already in {@code clean/<source>} of a date within
+   * {@code dedup-window-days} (see {@link Datasets#redeliveryWindow}): a delta looks before and
+   * after its date, a full load only at the deltas after it (it replaces what came before). Only
+   * neighbour rows inside tonight's time range can match, so the scan is pruned to it.
+   */
+  private Dataset<Row> withoutRedelivered(Datasets datasets, Source s, Dataset<Row> kept, Map<String, Object> counts) {
+    List<java.time.LocalDate> window = datasets.redeliveryWindow(s.name(), settings.ingest().dedupWindowDays(), s.delta());
+    counts.put("redelivery_checked_against", window.stream().map(Object::toString).toList());
+    if (window.isEmpty()) {
+      return kept;
+    }
+    Row range = kept.agg(min("event_time"), org.apache.spark.sql.functions.max("event_time")).first();
+    if (range.isNullAt(0) && kept.filter(col("event_time").isNull()).isEmpty()) {
+      return kept; // nothing clean tonight
+    }
+    Column inRange = range.isNullAt(0) ? lit(false) : col("event_time").between(range.get(0), range.get(1));
+    Dataset<Row> earlier = datasets.readPartitions("clean/" + s.name(), window)
+        .filter(inRange.or(col("event_time").isNull()))
+        .select(s.key().stream().map(k -> col(k).as("_n_" + k)).toArray(Column[]::new))
+        .distinct();
+    Column match = null;
+    for (String k : s.key()) {
+      Column eq = col(k).eqNullSafe(col("_n_" + k));
+      match = match == null ? eq : match.and(eq);
+    }
+    return kept.join(earlier, match, "left_anti");
   }
 
   /**
@@ -347,7 +427,7 @@ public final class IngestStage implements Stage {
     Column rest = restCols.isEmpty() ? null : struct(restCols.toArray(new Column[0]));
     Column exact = rest == null ? not(keep) : rest.eqNullSafe(lag(rest, 1).over(w));
     rows.sparkSession().sparkContext().setJobDescription("ingest: deduplicate " + s.name());
-    Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull())
+    Dataset<Row> flagged = rows.filter(col(SourceReader.REASON).isNull().and(not(col(AFTER))))
         .select(carried.toArray(new Column[0]))
         .withColumn("_first", first)
         .withColumn("_exact", exact)
@@ -357,23 +437,33 @@ public final class IngestStage implements Stage {
         sum(when(keep, 0).otherwise(1)),
         sum(when(col("_exact"), 1).otherwise(0))).first();
     long cleanBefore = c.getLong(0);
-    long dups = c.isNullAt(1) ? 0 : c.getLong(1);
+    long nightDups = c.isNullAt(1) ? 0 : c.getLong(1);
     long exactDups = c.isNullAt(2) ? 0 : c.getLong(2);
+    Dataset<Row> kept = flagged.filter(keep).select(allCols.toArray(new Column[0]));
+    if (s.history()) {
+      kept = withoutRedelivered(datasets, s, kept, counts);
+    }
     // Written in key order within each file, as before the single window.
-    datasets.write(flagged.filter(keep).select(allCols.toArray(new Column[0])).sortWithinPartitions(keyCols.toArray(new Column[0])),
-        "clean/" + s.name());
+    datasets.writeClean(kept.sortWithinPartitions(keyCols.toArray(new Column[0])), s.name(), s.delta());
     flagged.unpersist();
-    long clean = cleanBefore - dups;
+    // Counted from what was written: the re-delivered rows are the difference.
+    long clean = s.history() ? datasets.readPartitions("clean/" + s.name(), List.of(datasets.runDate())).count()
+        : cleanBefore - nightDups;
+    long redelivered = cleanBefore - nightDups - clean;
+    long dups = nightDups + redelivered;
     counts.put("clean", clean);
     counts.put("duplicates", dups);
     counts.put("duplicates_exact", exactDups);
-    counts.put("duplicates_key", dups - exactDups);
+    counts.put("duplicates_key", nightDups - exactDups);
+    counts.put("duplicates_redelivered", redelivered);
     long read = (Long) counts.get("read");
     long quarantined = (Long) counts.get("quarantined");
-    if (read != clean + quarantined + dups) {
+    long after = (Long) counts.get("after_run_date");
+    if (read != clean + quarantined + dups + after) {
       throw new IllegalStateException("row accounting for " + s.name() + " does not add up: read " + read
-          + " != clean " + clean + " + quarantined " + quarantined + " + duplicates " + dups);
+          + " != clean " + clean + " + quarantined " + quarantined + " + duplicates " + dups + " + after_run_date " + after);
     }
-    LOG.info("ingest {}: read {} = clean {} + quarantined {} + duplicates {}", s.name(), read, clean, quarantined, dups);
+    LOG.info("ingest {}: read {} = clean {} + quarantined {} + duplicates {} + after_run_date {}", s.name(), read, clean,
+        quarantined, dups, after);
   }
 }

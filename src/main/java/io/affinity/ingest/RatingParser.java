@@ -62,10 +62,7 @@ final class RatingParser extends RowParser {
     if (columns.get(3).name() != null) {
       time = timestamps.parse(f.name(3), required(f, 3));
       checkNotTooOld(f.name(3), f.get(3), time, ingest);
-      if (!time.isBefore(futureLimit)) {
-        throw new Reject(ReasonCode.FUTURE_TIMESTAMP, "column '" + f.name(3) + "' = \"" + f.get(3).trim()
-            + "\": after the run date plus the tolerance (" + futureLimit + ")");
-      }
+      checkNotFuture(f.name(3), f.get(3), time, futureLimit);
     }
     return new Object[] {user, item, rating, timestamp(time)};
   }

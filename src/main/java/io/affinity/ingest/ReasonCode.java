@@ -17,7 +17,11 @@ public enum ReasonCode {
   UNKNOWN_EVENT_TYPE,
   /** A value outside its allowed range: rating off the scale, negative price, non-positive quantity. */
   OUT_OF_RANGE,
-  /** The timestamp is later than the end of the run date plus the configured tolerance. */
+  /**
+   * The timestamp is in the future: later than the time of ingest (or the end of the run date, if
+   * later) plus the configured tolerance. Rows merely after the run date are not rejects: they are
+   * counted as {@code after_run_date}.
+   */
   FUTURE_TIMESTAMP,
   /** A value above the configured outlier quantile, when the outlier action is quarantine. */
   OUTLIER

@@ -148,6 +148,18 @@ abstract class RowParser implements Serializable {
     }
   }
 
+  /**
+   * Quarantines a time that cannot have happened yet: at or after {@code futureLimit}, the moment of
+   * ingest (or the end of the run date, if later) plus {@code future-tolerance-hours}. A time after
+   * the run date but before that limit is not bad data: ingest counts it as {@code after_run_date}.
+   */
+  static void checkNotFuture(String column, String text, Instant time, Instant futureLimit) throws Reject {
+    if (!time.isBefore(futureLimit)) {
+      throw new Reject(ReasonCode.FUTURE_TIMESTAMP, "column '" + column + "' = \"" + text.trim()
+          + "\": in the future, later than the time of ingest plus affinity.ingest.future-tolerance-hours (" + futureLimit + ")");
+    }
+  }
+
   static java.sql.Timestamp timestamp(Instant i) {
     return i == null ? null : java.sql.Timestamp.from(i);
   }

@@ -95,6 +95,7 @@ final class SourceReader {
     for (FileStatus st : files) {
       String p = st.getPath().toString();
       names.add(p);
+      checkReadable(hadoop, st.getPath(), csv);
       if (st.getLen() == 0) {
         empty.add(p);
         continue;
@@ -154,6 +155,9 @@ final class SourceReader {
           }
         }
       }
+      if ("file".equals(fs.getUri().getScheme())) {
+        checkNoDanglingLinks(fs, pattern, csv);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list " + csv.source() + " input " + csv.path(), e);
     }
@@ -163,6 +167,72 @@ final class SourceReader {
     }
     out.sort((x, y) -> x.getPath().toString().compareTo(y.getPath().toString()));
     return out;
+  }
+
+  /**
+   * Hadoop's local file system leaves out of a listing every entry whose status it cannot read, so
+   * a link whose target is gone would be skipped without a word: on local paths the directories the
+   * glob reaches are listed again with java.nio, and a dangling link among the matches (or below a
+   * matched directory) stops the run naming it.
+   */
+  private static void checkNoDanglingLinks(FileSystem fs, Path pattern, CsvFormat csv) throws IOException {
+    FileStatus[] parents = pattern.getParent() == null ? null : fs.globStatus(pattern.getParent());
+    if (parents == null) {
+      return;
+    }
+    org.apache.hadoop.fs.GlobPattern name = new org.apache.hadoop.fs.GlobPattern(pattern.getName());
+    for (FileStatus parent : parents) {
+      java.nio.file.Path dir = java.nio.file.Paths.get(parent.getPath().toUri());
+      if (!java.nio.file.Files.isDirectory(dir)) {
+        continue;
+      }
+      try (java.util.stream.Stream<java.nio.file.Path> entries = java.nio.file.Files.list(dir)) {
+        for (java.nio.file.Path e : (Iterable<java.nio.file.Path>) entries::iterator) {
+          if (!name.matches(e.getFileName().toString())) {
+            continue;
+          }
+          try (java.util.stream.Stream<java.nio.file.Path> below = java.nio.file.Files.walk(e)) {
+            for (java.nio.file.Path f : (Iterable<java.nio.file.Path>) below::iterator) {
+              if (java.nio.file.Files.isSymbolicLink(f) && !java.nio.file.Files.exists(f) && !hidden(new Path(f.toUri()))) {
+                throw new SettingsException(csv.keyPrefix() + ".path", "input " + csv.source() + ": file " + f
+                    + " is matched by '" + csv.path() + "' but cannot be read: it is a link to "
+                    + java.nio.file.Files.readSymbolicLink(f) + ", which does not exist; fix the link or the path");
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Opens the file and reads its first byte: a file the glob lists but that cannot be read (a
+   * dangling link, no read permission) stops the run naming it, instead of being taken for an
+   * empty file or failing later inside a Spark task.
+   */
+  private static void checkReadable(Configuration hadoop, Path path, CsvFormat csv) {
+    try (InputStream in = path.getFileSystem(hadoop).open(path)) {
+      in.read();
+    } catch (IOException e) {
+      throw new SettingsException(csv.keyPrefix() + ".path", "input " + csv.source() + ": file " + path
+          + " is listed by '" + csv.path() + "' but cannot be read (" + e.getClass().getSimpleName() + ": "
+          + e.getMessage() + "); a dangling link or missing read permission? Fix the file or the path");
+    }
+  }
+
+  /** Rejects a UTF-16 file (its byte-order mark FF FE or FE FF) with a message instead of garbled column names. */
+  private static void checkNotUtf16(InputStream in, Path path, CsvFormat csv) throws IOException {
+    in.mark(2);
+    int a = in.read();
+    int b = in.read();
+    in.reset();
+    boolean le = a == 0xFF && b == 0xFE;
+    if (le || a == 0xFE && b == 0xFF) {
+      throw new SettingsException(csv.keyPrefix() + ".encoding", "file " + path + " is UTF-16 (" + (le ? "little" : "big")
+          + "-endian byte-order mark " + (le ? "FF FE" : "FE FF") + ") but " + csv.keyPrefix() + ".encoding is "
+          + csv.encoding() + "; lines are split on the byte '\\n', so only ASCII-compatible encodings can be read:"
+          + " convert the file to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8) and keep " + csv.keyPrefix() + ".encoding = UTF-8");
+    }
   }
 
   private static boolean hidden(Path p) {
@@ -176,8 +246,9 @@ final class SourceReader {
       FileSystem fs = path.getFileSystem(hadoop);
       CompressionCodec codec = new CompressionCodecFactory(hadoop).getCodec(path);
       try (InputStream raw = fs.open(path);
-           InputStream in = codec == null ? raw : codec.createInputStream(raw);
+           InputStream in = new java.io.BufferedInputStream(codec == null ? raw : codec.createInputStream(raw));
            BufferedReader r = new BufferedReader(new InputStreamReader(in, Charset.forName(csv.encoding())))) {
+        checkNotUtf16(in, path, csv);
         String line = r.readLine();
         if (line == null) {
           return null;
@@ -228,6 +299,15 @@ final class SourceReader {
       if (i < 0) {
         throw new SettingsException(c.key(), c.name(), "names a column that " + (csv.header() ? "the header of " + file
             + " does not have; its columns are " + header : "is not in " + csv.keyPrefix() + ".names " + header));
+      }
+      for (int j = 0; j < header.size(); j++) {
+        if (j != i && header.get(j).equalsIgnoreCase(header.get(i))) {
+          int a = Math.min(i, j);
+          int b = Math.max(i, j);
+          throw new SettingsException(c.key(), c.name(), "names a column that " + (csv.header() ? "the header of " + file
+              : csv.keyPrefix() + ".names") + " has twice: '" + header.get(a) + "' is column " + (a + 1) + " and '"
+              + header.get(b) + "' column " + (b + 1) + "; which one holds the " + c.field() + " is ambiguous: rename one");
+        }
       }
       pos[k] = i;
     }

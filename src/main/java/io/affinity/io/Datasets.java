@@ -262,31 +262,178 @@ public final class Datasets {
 
   /** The latest date strictly before this run's date for which the dataset is complete. */
   public Optional<LocalDate> latestBefore(String dataset) {
-    Path dir = new Path(root, dataset);
+    LocalDate best = null;
+    for (LocalDate d : completeDates(dataset)) {
+      if (d.isBefore(runDate)) {
+        best = d;
+      }
+    }
+    return Optional.ofNullable(best);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // clean/<source> as daily deltas. A partition is either a full copy (everything known up to its
+  // date: what a path without {run_date} produces, and every partition written before deltas
+  // existed) or one day's delta, marked by DELTA_MARKER. Every reader of clean/events and
+  // clean/ratings goes through cleanHistory, so no stage knows which kind it reads.
+  // -----------------------------------------------------------------------------------------------
+
+  /** File in a {@code clean/<source>} partition that holds one day's delta; absent = a full copy. */
+  public static final String DELTA_MARKER = "_DELTA";
+
+  /** Writes this date's {@code clean/<source>} partition, as a delta (with the marker) or a full copy. */
+  public void writeClean(Dataset<Row> data, String source, boolean delta) {
+    String dataset = "clean/" + source;
+    String stage = spark.sparkContext().getLocalProperty("spark.jobGroup.id");
+    spark.sparkContext().setJobDescription((stage == null ? "" : stage + ": ") + "write " + dataset + " run_date=" + runDate);
+    publish(dataset, staging -> {
+      data.write().mode(SaveMode.ErrorIfExists).parquet(staging.toString());
+      if (delta) {
+        fs(staging).create(new Path(staging, DELTA_MARKER), false).close();
+      }
+    });
+  }
+
+  /** Whether the date's complete {@code clean/<source>} partition is a delta. */
+  public boolean isDelta(String source, LocalDate date) {
+    Path p = new Path(path("clean/" + source, date), DELTA_MARKER);
     try {
-      FileSystem fs = fs(dir);
-      if (!fs.exists(dir)) {
-        return Optional.empty();
-      }
-      LocalDate best = null;
-      for (FileStatus st : fs.listStatus(dir)) {
-        String n = st.getPath().getName();
-        if (!st.isDirectory() || !n.startsWith("run_date=")) {
-          continue;
-        }
-        LocalDate d;
-        try {
-          d = LocalDate.parse(n.substring("run_date=".length()));
-        } catch (RuntimeException e) {
-          continue;
-        }
-        if (d.isBefore(runDate) && (best == null || d.isAfter(best)) && exists(dataset, d)) {
-          best = d;
-        }
-      }
-      return Optional.ofNullable(best);
+      return fs(p).exists(p);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** Dates with a complete partition of the dataset, oldest first. */
+  public java.util.List<LocalDate> completeDates(String dataset) {
+    Path dir = new Path(root, dataset);
+    java.util.List<LocalDate> out = new java.util.ArrayList<>();
+    try {
+      FileSystem fs = fs(dir);
+      if (!fs.exists(dir)) {
+        return out;
+      }
+      for (FileStatus st : fs.listStatus(dir)) {
+        String n = st.getPath().getName();
+        if (st.isDirectory() && n.startsWith("run_date=")) {
+          try {
+            LocalDate d = LocalDate.parse(n.substring("run_date=".length()));
+            if (exists(dataset, d)) {
+              out.add(d);
+            }
+          } catch (RuntimeException e) {
+            // not a partition of ours
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    java.util.Collections.sort(out);
+    return out;
+  }
+
+  /**
+   * The partitions of {@code clean/<source>} that make up its history as of this run date, oldest
+   * first: this date alone when its partition is a full copy; otherwise the deltas up to this date
+   * back to the latest full copy before them (included), or back to the first delta. Empty when
+   * this date has no partition and the latest one before it is a full copy (a run without the source).
+   */
+  public java.util.List<LocalDate> historyDates(String source) {
+    java.util.List<LocalDate> dates = completeDates("clean/" + source);
+    java.util.LinkedList<LocalDate> out = new java.util.LinkedList<>();
+    for (int i = dates.size() - 1; i >= 0; i--) {
+      LocalDate d = dates.get(i);
+      if (d.isAfter(runDate)) {
+        continue;
+      }
+      boolean delta = isDelta(source, d);
+      if (!delta && out.isEmpty() && !d.equals(runDate)) {
+        break; // the latest partition before this date is a full copy of an earlier date
+      }
+      out.addFirst(d);
+      if (!delta) {
+        break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * {@code clean/<source>} as known at the end of this run date: its full copy, or the union of its
+   * deltas (see {@link #historyDates}). Columns as in docs/OUTPUTS.md, no partition column. The
+   * single way to read clean/events and clean/ratings.
+   *
+   * @param producedBy the stage to run first when this date has no partition
+   * @throws MissingInputException when this date's partition is missing, or (for events) a date
+   *     between the first delta and this date has none: the history would silently lack a day
+   */
+  public Dataset<Row> cleanHistory(String source, String producedBy) {
+    String dataset = "clean/" + source;
+    if (!exists(dataset)) {
+      throw new MissingInputException("dataset " + dataset + " for run_date=" + runDate + " not found at "
+          + path(dataset) + ": run stage '" + producedBy + "' for this date first");
+    }
+    java.util.List<LocalDate> dates = historyDates(source);
+    if (source.equals("events")) {
+      java.util.List<LocalDate> missing = new java.util.ArrayList<>();
+      LocalDate first = isDelta(source, dates.get(0)) ? dates.get(0) : dates.get(0).plusDays(1);
+      java.util.Set<LocalDate> have = new java.util.HashSet<>(dates);
+      for (LocalDate d = first; !d.isAfter(runDate); d = d.plusDays(1)) {
+        if (!have.contains(d)) {
+          missing.add(d);
+        }
+      }
+      if (!missing.isEmpty()) {
+        throw new MissingInputException("the history of " + dataset + " up to run_date=" + runDate + " lacks the daily"
+            + " deltas of " + (missing.size() > 5 ? missing.subList(0, 5) + " and " + (missing.size() - 5) + " more" : missing)
+            + ": run stage '" + producedBy + "' for those dates first (see docs/OPERATIONS.md, incremental ingest)");
+      }
+    }
+    return readPartitions(dataset, dates);
+  }
+
+  /** Like {@link #cleanHistory} for an optional source: empty when it has no history at this date. */
+  public Optional<Dataset<Row>> cleanHistoryIfPresent(String source) {
+    java.util.List<LocalDate> dates = historyDates(source);
+    return dates.isEmpty() ? Optional.empty() : Optional.of(readPartitions("clean/" + source, dates));
+  }
+
+  /**
+   * The {@code clean/<source>} partitions an event re-delivered on this date may already be in:
+   * within {@code windowDays} before this date (deltas and the latest full copy, not beyond it) and
+   * after it (deltas only, up to the next full copy), this date excluded. Looking both ways makes
+   * the history the same whatever order the dates are ingested in.
+   *
+   * @param earlier false for a full load: it replaces the history before it, so only later deltas count
+   */
+  public java.util.List<LocalDate> redeliveryWindow(String source, int windowDays, boolean earlier) {
+    java.util.List<LocalDate> out = new java.util.ArrayList<>();
+    java.util.List<LocalDate> dates = completeDates("clean/" + source);
+    for (int i = earlier ? dates.size() - 1 : -1; i >= 0; i--) {
+      LocalDate d = dates.get(i);
+      if (d.isBefore(runDate) && !d.isBefore(runDate.minusDays(windowDays))) {
+        out.add(d);
+        if (!isDelta(source, d)) {
+          break;
+        }
+      }
+    }
+    for (LocalDate d : dates) {
+      if (d.isAfter(runDate) && !d.isAfter(runDate.plusDays(windowDays))) {
+        if (!isDelta(source, d)) {
+          break;
+        }
+        out.add(d);
+      }
+    }
+    java.util.Collections.sort(out);
+    return out;
+  }
+
+  /** The given complete partitions of a dataset as one Dataset (no partition column). */
+  public Dataset<Row> readPartitions(String dataset, java.util.List<LocalDate> dates) {
+    String[] paths = dates.stream().map(d -> path(dataset, d).toString()).toArray(String[]::new);
+    return spark.read().parquet(paths);
   }
 }

@@ -103,7 +103,11 @@ public final class Pipeline {
       for (Map.Entry<?, ?> e : m.entrySet()) {
         Map<String, Object> c = (Map<String, Object>) e.getValue();
         sb.append(e.getKey()).append(" read ").append(c.get("read")).append(" clean ").append(c.get("clean"))
-            .append(" quarantined ").append(c.get("quarantined")).append(" duplicates ").append(c.get("duplicates")).append("; ");
+            .append(" quarantined ").append(c.get("quarantined")).append(" duplicates ").append(c.get("duplicates"));
+        if (c.get("after_run_date") instanceof Number n && n.longValue() > 0) {
+          sb.append(" after_run_date ").append(n);
+        }
+        sb.append("; ");
       }
       return sb.toString();
     }

@@ -165,8 +165,8 @@ public final class PropensityStage implements Stage {
 
   /** Event mode: features as of the cutoff, label = a purchase in [cutoff, end). */
   private Dataset<Row> eventLabels(Datasets ds, Timestamp cutoff, Timestamp end) {
-    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.read("clean/events", "ingest"),
-        ds.readIfPresent("clean/ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
+    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.cleanHistory("events", "ingest"),
+        ds.cleanHistoryIfPresent("ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
     return TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types);
   }
 

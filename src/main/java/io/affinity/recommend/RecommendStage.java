@@ -84,8 +84,8 @@ public final class RecommendStage implements Stage {
 
     Dataset<Row> userMap = IdMaps.read(ds, "users").select(col("id").as("user_id"), col("idx").as("user_idx"));
     Dataset<Row> itemMap = IdMaps.read(ds, "items").select(col("id").as("item_id"), col("idx").as("item_idx"));
-    Dataset<Row> cleanEvents = ds.read("clean/events", "ingest");
-    Optional<Dataset<Row>> cleanRatings = ds.readIfPresent("clean/ratings");
+    Dataset<Row> cleanEvents = ds.cleanHistory("events", "ingest");
+    Optional<Dataset<Row>> cleanRatings = ds.cleanHistoryIfPresent("ratings");
     Dataset<Row> events = cleanEvents.filter(col("event_time").lt(lit(Timestamp.from(asOf))))
         .join(userMap, "user_id").join(itemMap, "item_id")
         .select("user_id", "user_idx", "item_idx", "event_type", "event_time")

@@ -62,6 +62,12 @@ class ConfigValidationTest {
         Arguments.of("affinity.ingest.outliers.action", "drop", "cap, quarantine, off"),
         Arguments.of("affinity.ingest.outliers.quantile", "1.0", "(0.5, 1.0)"),
         Arguments.of("affinity.ingest.outliers.columns", "[weight]", "quantity or price"),
+        Arguments.of("affinity.ingest.outliers.columns", "[quantity # price]", "outside quotes"),
+        Arguments.of("affinity.input.events.path", "[/data//a.csv]", "outside quotes"),
+        Arguments.of("affinity.input.events.path", "/drop/{run_date:HH}/a.csv", "not a java.time date pattern"),
+        Arguments.of("affinity.input.events.path", "/drop/{run_date:}/a.csv", "empty {run_date:} pattern"),
+        Arguments.of("affinity.input.ratings.path", "/drop/{run-date}/r.csv", "malformed placeholder"),
+        Arguments.of("affinity.ingest.dedup-window-days", "-1", "0..366"),
         Arguments.of("affinity.features.half-life-days", "0", "must be a number"),
         Arguments.of("affinity.spark.shuffle-partitions", "0", "1..100000"),
         Arguments.of("affinity.spark.master", "", "must not be empty"),
@@ -82,6 +88,43 @@ class ConfigValidationTest {
     assertTrue(r.stderr().contains("'" + key + "'"), "message names the key: " + r.stderr());
     assertTrue(r.stderr().contains(allowed), "message says what is allowed (" + allowed + "): " + r.stderr());
     assertFalse(r.stderr().contains("\tat "), "no stack trace: " + r.stderr());
+  }
+
+  /**
+   * -D values are plain strings unless clearly HOCON: in HOCON "//" and "#" start a comment, so a
+   * path with a double slash used to become "/data" silently.
+   */
+  @Test
+  void commandLineValuesAreTakenAsTheyAreUnlessClearlyHocon() {
+    Map<String, String> d = new java.util.LinkedHashMap<>();
+    d.put("affinity.input.events.path", "/data//events/*.csv");
+    d.put("affinity.input.ratings.path", "s3a://lake/ratings/#1/part-*.csv");
+    d.put("affinity.input.events.timestamp.format", "yyyy-MM-dd HH:mm");
+    d.put("affinity.ingest.outliers.columns", "[quantity, price]");
+    d.put("affinity.ingest.max-reject-share", "0.25");
+    d.put("affinity.ingest.ids.trim", "false");
+    d.put("affinity.input.events.columns.session", "\"\"");
+    com.typesafe.config.Config c = ConfigLoader.load(null, d);
+    assertEquals("/data//events/*.csv", c.getString("affinity.input.events.path"));
+    assertEquals("s3a://lake/ratings/#1/part-*.csv", c.getString("affinity.input.ratings.path"));
+    assertEquals("yyyy-MM-dd HH:mm", c.getString("affinity.input.events.timestamp.format"));
+    assertEquals(List.of("quantity", "price"), c.getStringList("affinity.ingest.outliers.columns"));
+    assertEquals(0.25, c.getDouble("affinity.ingest.max-reject-share"));
+    assertFalse(c.getBoolean("affinity.ingest.ids.trim"));
+    assertEquals("", c.getString("affinity.input.events.columns.session"));
+  }
+
+  /** The {run_date} placeholders, as ingest resolves them for the run date. */
+  @Test
+  void runDatePlaceholdersResolveToTheRunDate() {
+    Settings s = Settings.from(ConfigLoader.load("conf/application.conf", Map.of(
+        "affinity.input.events.path", "s3a://lake/events/dt={run_date}/*.csv",
+        "affinity.input.ratings.path", "/drop/{run_date:yyyy}/ratings-{run_date:yyyyMMdd}.dat")), "2026-11-20");
+    java.time.LocalDate d = java.time.LocalDate.of(2026, 11, 20);
+    assertTrue(s.events().csv().dated());
+    assertEquals("s3a://lake/events/dt=2026-11-20/*.csv", s.events().csv().forDate(d).path());
+    assertEquals("/drop/2026/ratings-20261120.dat", s.ratings().csv().forDate(d).path());
+    assertFalse(Settings.from(ConfigLoader.load("conf/application.conf", Map.of()), "2026-11-20").events().csv().dated());
   }
 
   @Test

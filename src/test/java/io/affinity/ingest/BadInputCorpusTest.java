@@ -44,7 +44,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * lines, impossible and calendar-invalid timestamps, daylight-saving gaps and overlaps, epoch
  * seconds and millis (and millis read as seconds), unicode and float-suffixed ids, huge and
  * non-finite numbers, negative and zero quantities, negative prices, unknown, aliased and
- * mixed-case event types, future timestamps, missing required fields, exact and key duplicates,
+ * mixed-case event types, future timestamps, rows after the run date, a column named twice, a
+ * dangling link, UTF-16 files, missing required fields, exact and key duplicates,
  * the MovieLens {@code ::} ratings layout, the Online Retail invoice layout, latin-1 bytes read as
  * UTF-8 and as ISO-8859-1, the data-quality gate, and gzip input.
  *
@@ -264,11 +265,41 @@ class BadInputCorpusTest extends SparkTestBase {
         events("mixed_case_type.csv").counts(EVENTS, 3, 3, 0)
             .then(o -> assertEquals(List.of("purchase", "purchase", "view"), o.sorted(EVENTS, "event_type"))),
 
-        // Clock-skewed servers: up to 24 h after the run date is accepted, later is quarantined.
-        events("future_timestamp.csv").with(TOLERANT).counts(EVENTS, 4, 2, 2)
-            .reject(4, ReasonCode.FUTURE_TIMESTAMP, "'event_time'")
-            .reject(5, ReasonCode.FUTURE_TIMESTAMP, "'event_time'")
+        // Clock-skewed servers: up to 24 h after the run date is clean for the date; later than that
+        // is after_run_date (out of scope, not a reject); later than the time of ingest plus 24 h
+        // cannot have happened yet and is quarantined.
+        events("future_timestamp.csv").with(TOLERANT).counts(EVENTS, 4, 2, 1).after(EVENTS, 1)
+            .reject(5, ReasonCode.FUTURE_TIMESTAMP, "in the future, later than the time of ingest")
             .then(o -> assertEquals(List.of("u1", "u2"), o.sorted(EVENTS, "user_id"))),
+
+        // Backfill of an earlier date from a file that also holds later days: those rows are counted
+        // apart, stay out of the reject share (default 5 % gate, no failure) and out of clean.
+        events("after_run_date.csv").counts(EVENTS, 5, 2, 0).after(EVENTS, 3)
+            .then(o -> assertEquals(List.of("u1", "u2"), o.sorted(EVENTS, "user_id"))),
+
+        // The same with no clock-skew allowance: the row 30 minutes past the run date is after_run_date too.
+        events("after_run_date.csv").with("-Daffinity.ingest.future-tolerance-hours=0").counts(EVENTS, 5, 1, 0).after(EVENTS, 4)
+            .then(o -> assertEquals(List.of("u1"), o.sorted(EVENTS, "user_id"))),
+
+        // An export that repeats a column (session_id renamed to User_ID by a spreadsheet): which one
+        // is the user is ambiguous, so the run stops naming the column.
+        events("header_duplicate_column.csv")
+            .fails(2, "affinity.input.events.columns.user", "has twice", "'user_id' is column 1 and 'User_ID' column 7",
+                "header_duplicate_column.csv"),
+
+        // A delivery folder holding a link whose target was removed: fail naming it, never skip it.
+        events("(dangling link)").path(tmp -> {
+          Path dir = Files.createDirectories(tmp.resolve("drop"));
+          Files.copy(resource("crlf.csv"), dir.resolve("a.csv"));
+          Files.createSymbolicLink(dir.resolve("b.csv"), tmp.resolve("removed-target.csv"));
+          return dir.resolve("*.csv").toString();
+        }).fails(2, "affinity.input.events.path", "b.csv", "cannot be read"),
+
+        // Windows "Unicode text" export (UTF-16 little-endian with FF FE) and a big-endian one.
+        events("(UTF-16LE)").path(tmp -> utf16(tmp, "utf16le.csv", StandardCharsets.UTF_16LE, (byte) 0xFF, (byte) 0xFE))
+            .fails(2, "utf16le.csv is UTF-16", "FF FE", "affinity.input.events.encoding", "convert the file to UTF-8"),
+        events("(UTF-16BE)").path(tmp -> utf16(tmp, "utf16be.csv", StandardCharsets.UTF_16BE, (byte) 0xFE, (byte) 0xFF))
+            .fails(2, "utf16be.csv is UTF-16", "FE FF", "affinity.input.events.encoding"),
 
         // Anonymous sessions and broken joins: empty user, item, time, blank user, empty type.
         events("missing_fields.csv").with(TOLERANT).counts(EVENTS, 6, 1, 5)
@@ -496,8 +527,9 @@ class BadInputCorpusTest extends SparkTestBase {
       assertEquals(want.exact + want.key, number(got, "duplicates"), source + ".duplicates");
       assertEquals(want.exact, number(got, "duplicates_exact"), source + ".duplicates_exact");
       assertEquals(want.key, number(got, "duplicates_key"), source + ".duplicates_key");
-      assertEquals(number(got, "read"), number(got, "clean") + number(got, "quarantined") + number(got, "duplicates"),
-          source + ": read != clean + quarantined + duplicates");
+      assertEquals(want.after, number(got, "after_run_date"), source + ".after_run_date");
+      assertEquals(number(got, "read"), number(got, "clean") + number(got, "quarantined") + number(got, "duplicates")
+          + number(got, "after_run_date"), source + ": read != clean + quarantined + duplicates + after_run_date");
       assertEquals(want.clean, outputs.clean(source).size(), source + ": rows in " + clean);
     }
   }
@@ -549,6 +581,17 @@ class BadInputCorpusTest extends SparkTestBase {
     }
   }
 
+  /** crlf.csv re-encoded as UTF-16 with its byte-order mark. */
+  private static String utf16(Path tmp, String name, Charset charset, byte b0, byte b1) throws IOException {
+    Path f = tmp.resolve(name);
+    byte[] text = new String(Files.readAllBytes(resource("crlf.csv")), StandardCharsets.UTF_8).getBytes(charset);
+    try (OutputStream out = Files.newOutputStream(f)) {
+      out.write(new byte[] {b0, b1});
+      out.write(text);
+    }
+    return f.toString();
+  }
+
   private static String gzip(String name, Path target) throws IOException {
     try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(target))) {
       out.write(Files.readAllBytes(resource(name)));
@@ -561,7 +604,7 @@ class BadInputCorpusTest extends SparkTestBase {
   // ---------------------------------------------------------------------------------------------
 
   /** Expected counts of one source; {@code clean} is unused (-1) when the run fails. */
-  private record Counts(long read, long clean, long quarantined, long exact, long key) {}
+  private record Counts(long read, long clean, long quarantined, long exact, long key, long after) {}
 
   /** One expected quarantine row; {@code raw} null means the physical line itself. */
   private record Rejected(String source, long line, ReasonCode reason, String detail, String raw) {}
@@ -651,7 +694,14 @@ class BadInputCorpusTest extends SparkTestBase {
     }
 
     Case counts(String source, long read, long clean, long quarantined, long exactDuplicates, long keyDuplicates) {
-      counts.put(source, new Counts(read, clean, quarantined, exactDuplicates, keyDuplicates));
+      counts.put(source, new Counts(read, clean, quarantined, exactDuplicates, keyDuplicates, 0));
+      return this;
+    }
+
+    /** Rows of the source after the run date (counted apart, out of clean and quarantine). */
+    Case after(String source, long rows) {
+      Counts c = counts.get(source);
+      counts.put(source, new Counts(c.read, c.clean, c.quarantined, c.exact, c.key, rows));
       return this;
     }
 

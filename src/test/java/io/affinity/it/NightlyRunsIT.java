@@ -47,6 +47,14 @@ import org.junit.jupiter.api.io.TempDir;
  * ids are the HMAC of the raw ids with the key appearing nowhere (log capture, manifest, every output
  * file). The tests run in order and share
  * one output root.
+ *
+ * <p>Incremental ingest (a {@code {run_date}} path, daily deltas of clean/events) on the same shop
+ * split into one folder per day, each also re-delivering the last rows of the day before: a full
+ * load followed by ten nightly deltas gives, on the last night, the outputs of one full run
+ * (within the floating-point tolerance of {@link Values#matches}); every night's manifest counts
+ * that day's rows only, with the re-deliveries as duplicates; a rerun replaces one delta and
+ * nothing else; ingesting the dates in another order gives the same history; a run killed while
+ * writing its delta and rerun gives the delta of an uninterrupted run.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NightlyRunsIT extends SparkTestBase {
@@ -59,11 +67,18 @@ class NightlyRunsIT extends SparkTestBase {
   private static Path root;
   /** Rows of every dataset of D after the first run: what every later run of D must reproduce. */
   private static Map<String, List<Values>> first;
+  /** Rows of the day's files (header excluded) and how many of them re-deliver the day before. */
+  private static final Map<LocalDate, Integer> dailyRows = new TreeMap<>();
+  private static final int REDELIVERED = 5;
+  private static final LocalDate BOOTSTRAP = D.minusDays(10);
+  private static Path daily;
+  private static Path incremental;
 
   @BeforeAll
   static void generate() throws IOException {
     Path data = tmp.resolve("data");
     SampleGenerator.generate(new SampleGenerator.Options(data, 200, 60, 6, 90, D, 0, 42, false));
+    splitByDay(data.resolve(SampleGenerator.EVENTS_FILE));
     root = tmp.resolve("out");
     conf = tmp.resolve("nightly.conf");
     // Small and fast: one ALS fit, one KMeans fit per k, one logistic regression.
@@ -79,6 +94,34 @@ class NightlyRunsIT extends SparkTestBase {
         "  segment { k { min = 3, max = 4 }, restarts = 1 }",
         "  propensity { grid { reg-param = [0.01], elastic-net = [0.0] }, min-class-users = 5 }",
         "}"));
+  }
+
+  /**
+   * {@code daily/dt=YYYY-MM-DD/events.csv}: the events of that UTC day, then (at-least-once delivery)
+   * the last {@link #REDELIVERED} rows of the day before again.
+   */
+  private static void splitByDay(Path events) throws IOException {
+    daily = tmp.resolve("daily");
+    List<String> lines = Files.readAllLines(events);
+    String header = lines.get(0);
+    Map<LocalDate, List<String>> byDay = new TreeMap<>();
+    java.util.regex.Pattern time = java.util.regex.Pattern.compile(",(\\d{4}-\\d{2}-\\d{2}) \\d{2}:\\d{2}:\\d{2},");
+    for (String line : lines.subList(1, lines.size())) {
+      java.util.regex.Matcher m = time.matcher(line);
+      assertTrue(m.find(), "a generated row without a time: " + line);
+      byDay.computeIfAbsent(LocalDate.parse(m.group(1)), k -> new ArrayList<>()).add(line);
+    }
+    List<String> before = List.of();
+    for (LocalDate d = byDay.keySet().iterator().next(); !d.isAfter(D); d = d.plusDays(1)) {
+      List<String> rows = new ArrayList<>(byDay.getOrDefault(d, List.of()));
+      rows.addAll(before.subList(Math.max(0, before.size() - REDELIVERED), before.size()));
+      Path dir = Files.createDirectories(daily.resolve("dt=" + d));
+      List<String> out = new ArrayList<>(List.of(header));
+      out.addAll(rows);
+      Files.write(dir.resolve("events.csv"), out);
+      dailyRows.put(d, rows.size());
+      before = byDay.getOrDefault(d, List.of());
+    }
   }
 
   private static String[] args(LocalDate date, String... extra) {
@@ -430,5 +473,164 @@ class NightlyRunsIT extends SparkTestBase {
       return i;
     }
     return -1;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Incremental ingest
+  // ---------------------------------------------------------------------------------------------
+
+  private static final String DAILY_PATH = "-Daffinity.input.events.path=";
+
+  private static String dailyPath() {
+    return DAILY_PATH + daily.resolve("dt={run_date}").resolve("*.csv");
+  }
+
+  private static String[] incrementalArgs(Path outRoot, String stage, LocalDate date, String... extra) {
+    List<String> a = new ArrayList<>(List.of(stage, "--config", conf.toString(), "--run-date", date.toString(),
+        "-Daffinity.output.root=" + outRoot));
+    a.addAll(List.of(extra));
+    return a.toArray(new String[0]);
+  }
+
+  /** The events history as of the date (what every stage of that date reads), rows in canonical order. */
+  private static List<Values> history(Path outRoot, LocalDate date) {
+    List<Values> out = new ArrayList<>();
+    for (Row r : new io.affinity.io.Datasets(spark, outRoot.toString(), date).cleanHistory("events", "ingest").collectAsList()) {
+      out.add(Values.of(r));
+    }
+    out.sort(null);
+    return out;
+  }
+
+  /** Only the files of one dataset's partition of a date, with their digests. */
+  private static Map<String, String> partitionFiles(Path outRoot, String dataset) throws Exception {
+    Map<String, String> out = new TreeMap<>();
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    try (Stream<Path> files = Files.walk(outRoot.resolve(dataset))) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        if (Files.isRegularFile(f) && !f.toString().contains("_staging")) {
+          out.put(outRoot.relativize(f).toString(), HexFormat.of().formatHex(sha.digest(Files.readAllBytes(f))));
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  @Order(6)
+  void tenNightlyDeltasAfterAFullLoadGiveTheOutputsOfOneFullRun() throws Exception {
+    incremental = tmp.resolve("incremental");
+    // Bootstrap: the whole export as a full load for the day before the first nightly date; its
+    // rows after that day are out of its scope (after_run_date) and arrive with their own nights.
+    Run full = cli(incrementalArgs(incremental, "ingest", BOOTSTRAP));
+    assertEquals(0, full.exitCode(), full.stderr());
+    JsonNode boot = manifest(incremental, BOOTSTRAP).path("stages").path("ingest").path("sources").path("events");
+    assertEquals("full", boot.path("mode").asText());
+    assertTrue(boot.path("after_run_date").asLong() > 0, boot.toString());
+    for (LocalDate night = BOOTSTRAP.plusDays(1); !night.isAfter(D); night = night.plusDays(1)) {
+      Run r = cli(incrementalArgs(incremental, night.equals(D) ? "all" : "ingest", night, dailyPath()));
+      assertEquals(0, r.exitCode(), r.stderr());
+      JsonNode ev = manifest(incremental, night).path("stages").path("ingest").path("sources").path("events");
+      assertEquals("delta", ev.path("mode").asText());
+      assertEquals(daily.resolve("dt=" + night).resolve("*.csv").toString(), ev.path("path").asText());
+      assertEquals((long) dailyRows.get(night), ev.path("read").asLong(), night + ": rows read are that day's only");
+      assertEquals(ev.path("read").asLong(), ev.path("clean").asLong() + ev.path("quarantined").asLong()
+          + ev.path("duplicates").asLong() + ev.path("after_run_date").asLong(), night + ": accounting " + ev);
+      long expectedRedelivered = night.equals(BOOTSTRAP.plusDays(1))
+          // the full load took the whole next day too (within future-tolerance-hours): all of it is known
+          ? ev.path("read").asLong() - ev.path("duplicates_exact").asLong() - ev.path("duplicates_key").asLong()
+          : REDELIVERED;
+      assertEquals(expectedRedelivered, ev.path("duplicates_redelivered").asLong(), night + ": " + ev);
+      assertTrue(Files.exists(incremental.resolve("clean/events/run_date=" + night + "/" + io.affinity.io.Datasets.DELTA_MARKER)));
+    }
+    Map<String, List<Values>> nightly = rows(incremental, D);
+    List<Values> nightlyHistory = history(incremental, D);
+
+    // One full run of the last night over the whole export, in the same root: its id maps extend
+    // the same map of the night before, so every output must match.
+    Run once = cli(incrementalArgs(incremental, "all", D));
+    assertEquals(0, once.exitCode(), once.stderr());
+    assertFalse(Files.exists(incremental.resolve("clean/events/run_date=" + D + "/" + io.affinity.io.Datasets.DELTA_MARKER)));
+    Map<String, List<Values>> fullRun = rows(incremental, D);
+    assertEquals(nightlyHistory, history(incremental, D), "the history of ten deltas is the full run's clean/events");
+    for (String ds : List.of("clean/events", "quarantine")) {
+      nightly.remove(ds);
+      fullRun.remove(ds);
+    }
+    for (String ds : List.of("features/users", "features/items", "features/interactions", "segments", "propensity",
+        "recommendations", "similar_items", "audience", "idmaps/users", "idmaps/items")) {
+      assertTrue(nightly.containsKey(ds) && !nightly.get(ds).isEmpty(), ds + " written: " + nightly.keySet());
+    }
+    assertSameRows(fullRun, nightly);
+  }
+
+  @Test
+  @Order(7)
+  void rerunningANightReplacesItsDeltaOnly() throws Exception {
+    LocalDate night = D.minusDays(5);
+    Map<String, String> before = partitionFiles(incremental, "clean/events");
+    List<Values> delta = rows(incremental, night).get("clean/events");
+    List<Values> historyBefore = history(incremental, D.minusDays(1));
+    Run r = cli(incrementalArgs(incremental, "ingest", night, dailyPath()));
+    assertEquals(0, r.exitCode(), r.stderr());
+    assertEquals(delta, rows(incremental, night).get("clean/events"));
+    Map<String, String> after = partitionFiles(incremental, "clean/events");
+    before.keySet().removeIf(f -> f.contains("run_date=" + night + "/"));
+    after.keySet().removeIf(f -> f.contains("run_date=" + night + "/"));
+    assertEquals(before, after, "the other dates' files are untouched");
+    assertEquals(historyBefore, history(incremental, D.minusDays(1)));
+    assertEquals(REDELIVERED, manifest(incremental, night).path("stages").path("ingest").path("sources").path("events")
+        .path("duplicates_redelivered").asLong(), "a rerun does not take its own earlier delta for a re-delivery");
+  }
+
+  @Test
+  @Order(8)
+  void nightsIngestedInAnotherOrderAndAKilledRunGiveTheSameHistory() throws Exception {
+    Path shuffled = tmp.resolve("shuffled");
+    LocalDate last = D.minusDays(1);
+    List<LocalDate> order = new ArrayList<>();
+    for (int i = 9; i >= 1; i -= 2) {
+      order.add(D.minusDays(i)); // D-9, D-7, ... D-1
+    }
+    order.add(BOOTSTRAP);
+    for (int i = 8; i >= 2; i -= 2) {
+      order.add(D.minusDays(i));
+    }
+    for (LocalDate night : order) {
+      Run r = night.equals(BOOTSTRAP) ? cli(incrementalArgs(shuffled, "ingest", night))
+          : cli(incrementalArgs(shuffled, "ingest", night, dailyPath()));
+      assertEquals(0, r.exitCode(), night + ": " + r.stderr());
+    }
+    List<Values> inOrder = history(incremental, last);
+    assertEquals(inOrder, history(shuffled, last), "backfilled in the order " + order);
+
+    // SIGKILL while the night's delta is being written, then the rerun.
+    LocalDate night = D.minusDays(4);
+    List<Values> delta = rows(shuffled, night).get("clean/events");
+    Path staging = shuffled.resolve("clean/events/_staging");
+    Process child = childJvm(tmp.resolve("killed-ingest.log"), incrementalArgs(shuffled, "ingest", night, dailyPath(),
+        "-Daffinity.spark.shuffle-partitions=2")).start();
+    long deadline = System.currentTimeMillis() + 180_000;
+    while (!(Files.isDirectory(staging) && hasEntry(staging, "run_date=" + night + "-"))) {
+      assertTrue(child.isAlive(), "the child ended before writing its delta: " + Files.readString(tmp.resolve("killed-ingest.log")));
+      assertTrue(System.currentTimeMillis() < deadline, "the delta write did not start in time");
+      Thread.sleep(20);
+    }
+    child.destroyForcibly();
+    assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+    Run rerun = cli(incrementalArgs(shuffled, "ingest", night, dailyPath()));
+    assertEquals(0, rerun.exitCode(), rerun.stderr());
+    assertEquals(delta, rows(shuffled, night).get("clean/events"));
+    assertEquals(inOrder, history(shuffled, last));
+    assertFalse(hasEntry(staging, "run_date=" + night + "-"), "the rerun removed the killed run's staging directory");
+  }
+
+  private static boolean hasEntry(Path dir, String prefix) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (Stream<Path> s = Files.list(dir)) {
+      return s.anyMatch(p -> p.getFileName().toString().startsWith(prefix));
+    }
   }
 }
