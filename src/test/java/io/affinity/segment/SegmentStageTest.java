@@ -167,7 +167,9 @@ class SegmentStageTest extends SparkTestBase {
     assertEquals("champions", a.getString(a.fieldIndex("segment_label")));
     assertEquals("hibernating", b.getString(b.fieldIndex("segment_label")),
         "bought 1-3 times long ago: frequency 2 is not above the population's 3, so not 'at risk'");
-    assertEquals("browsers who never buy", c.getString(c.fieldIndex("segment_label")));
+    // C is all new (new_share 1.0) and never bought: "new visitors who never buy" comes before
+    // "browsers who never buy" in the rules, so a recent cohort is told apart from old browsers.
+    assertEquals("new visitors who never buy", c.getString(c.fieldIndex("segment_label")));
     assertEquals("passed 4 of 4 claims", a.getString(a.fieldIndex("label_audit")));
     assertEquals(LocalDate.parse(DATE), a.getDate(a.fieldIndex("first_seen_run_date")).toLocalDate());
     assertEquals(Set.of(1, 2, 3), new HashSet<>(read(SegmentStage.PROFILES).select("segment_id").as(org.apache.spark.sql.Encoders.INT()).collectAsList()));
