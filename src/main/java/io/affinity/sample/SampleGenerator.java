@@ -103,7 +103,10 @@ public final class SampleGenerator {
   private static final int EVENT_PLANT_SPACING = 2_000;
   private static final int RATING_PLANT_SPACING = 3_000;
   private static final int TEMPLATE_RING = 8;
-  private static final int FUTURE_DAYS = 56;
+  // Far ahead of any wall clock: ingest calls a row FUTURE_TIMESTAMP only when it is later than the
+  // time of ingest (plus the tolerance); a nearer date would turn into after_run_date once the
+  // calendar passes it, and the samples' planted reasons would change with the day the tests run.
+  private static final int FUTURE_YEARS = 100;
 
   // Random streams other than the per-user ones (which use the user index, >= 0).
   private static final long STREAM_ITEMS = -1;
@@ -601,7 +604,7 @@ public final class SampleGenerator {
     NEGATIVE_PRICE("OUT_OF_RANGE", true, "purchase with unit price -3.00"),
     DUPLICATE_EXACT_2("DUPLICATE_EXACT", true, "exact copy of line %d"),
     EMPTY_TIME("MISSING_FIELD", false, "event_time is empty"),
-    FUTURE("FUTURE_TIMESTAMP", false, "dated " + FUTURE_DAYS + " days after --end-date"),
+    FUTURE("FUTURE_TIMESTAMP", false, "dated " + FUTURE_YEARS + " years after --end-date"),
     ZERO_QUANTITY("OUT_OF_RANGE", true, "purchase of quantity 0"),
     OUTLIER_2("OUTLIER_CAPPED", true, "quantity 900 on a valid purchase (line %d, one second later)"),
     FEBRUARY_30("BAD_TIMESTAMP", false, "February 30 does not exist"),
@@ -954,10 +957,10 @@ public final class SampleGenerator {
       return b.toString();
     }
 
-    /** The same time of day as {@code epoch}, {@link #FUTURE_DAYS} days after the end date. */
+    /** The same time of day as {@code epoch}, {@link #FUTURE_YEARS} years after the end date. */
     String futureTimestamp(long epoch) {
       LocalDateTime t = LocalDateTime.ofEpochSecond(epoch, 0, ZoneOffset.UTC);
-      return endDate.plusDays(FUTURE_DAYS).atTime(t.toLocalTime()).format(TIMESTAMP);
+      return endDate.plusYears(FUTURE_YEARS).atTime(t.toLocalTime()).format(TIMESTAMP);
     }
 
     long epochOfDay(int day) {
