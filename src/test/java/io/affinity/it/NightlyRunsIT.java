@@ -249,6 +249,17 @@ class NightlyRunsIT extends SparkTestBase {
     return out;
   }
 
+  /** The rows without their last exact field, audience's {@code group}. */
+  private static List<Values> withoutGroup(List<Values> rows) {
+    List<Values> out = new ArrayList<>();
+    for (Values v : rows) {
+      String stripped = v.exact().replaceFirst(",(target|control),]$", ",]");
+      assertTrue(!stripped.equals(v.exact()), "audience row ends with its group: " + v.exact());
+      out.add(new Values(stripped, v.numbers()));
+    }
+    return out;
+  }
+
   private static void assertSameRows(Map<String, List<Values>> expected, Map<String, List<Values>> actual) {
     assertEquals(expected.keySet(), actual.keySet(), "the same datasets");
     for (String name : expected.keySet()) {
@@ -453,7 +464,14 @@ class NightlyRunsIT extends SparkTestBase {
         expected.add(new Values("[" + hmac(KEY, id) + v.exact().substring(id.length() + 1), v.numbers()));
       }
       expected.sort(null);
-      assertSameRows(Map.of(ds, expected), Map.of(ds, hashed.get(ds)));
+      List<Values> actual = hashed.get(ds);
+      if (ds.equals("audience")) {
+        // The control group is drawn from the published id, here the pseudonym (docs/OUTPUTS.md,
+        // control groups): a keyed run has its own draw, so every other column is compared.
+        expected = withoutGroup(expected);
+        actual = withoutGroup(actual);
+      }
+      assertSameRows(Map.of(ds, expected), Map.of(ds, actual));
     }
     String userId = spark.read().parquet(root.resolve("clean/events/run_date=" + D).toString()).first().getString(0);
     assertTrue(hashed.get("clean/events").stream().anyMatch(v -> v.exact().startsWith("[" + userId + ",")),
