@@ -97,20 +97,23 @@ public final class SegmentStage implements Stage {
     Dataset<Row> users = ds.read(USERS, "features");
     List<String> profileColumns = profileColumns();
     preparation.checkSchema(users.schema(), profileColumns);
-    users = stableLayout(users);
+    // The laid-out users feed three passes (imputation values, score boundaries, scaler fit) and
+    // the scaled copy: cached, the repartition and sort run once instead of four times.
+    users = stableLayout(users).persist(StorageLevel.MEMORY_AND_DISK());
     PreviousRun previous = PreviousRun.read(spark, ds, settings.features(), settings.logFeatures());
     StageReport report = new StageReport();
 
-    FeaturePreparation.Prepared prep = preparation.fit(users);
-    RfmScores.Boundaries boundaries = RfmScores.fit(users, settings.frequencyColumn());
-    List<String> kept = new ArrayList<>(List.of("user_id"));
-    kept.addAll(profileColumns);
-    kept.add(FeaturePreparation.FEATURES);
-    Dataset<Row> scaled = RfmScores.withScores(
-            prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
-            boundaries, settings.frequencyColumn())
-        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> scaled = null;
     try {
+      FeaturePreparation.Prepared prep = preparation.fit(users);
+      RfmScores.Boundaries boundaries = RfmScores.fit(users, settings.frequencyColumn());
+      List<String> kept = new ArrayList<>(List.of("user_id"));
+      kept.addAll(profileColumns);
+      kept.add(FeaturePreparation.FEATURES);
+      scaled = RfmScores.withScores(
+              prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
+              boundaries, settings.frequencyColumn())
+          .persist(StorageLevel.MEMORY_AND_DISK());
       describe(spark, "count users");
       long n = scaled.count();
       Map<String, Object> rows = report.section("rows");
@@ -209,7 +212,10 @@ public final class SegmentStage implements Stage {
           centersZ));
       return report;
     } finally {
-      scaled.unpersist();
+      if (scaled != null) {
+        scaled.unpersist();
+      }
+      users.unpersist();
     }
   }
 
