@@ -440,14 +440,19 @@ public final class IngestStage implements Stage {
     long nightDups = c.isNullAt(1) ? 0 : c.getLong(1);
     long exactDups = c.isNullAt(2) ? 0 : c.getLong(2);
     Dataset<Row> kept = flagged.filter(keep).select(allCols.toArray(new Column[0]));
+    // withoutRedelivered returns its input when there was nothing to check against (a full load
+    // with no later deltas, the usual case): then nothing was removed and no read-back is needed.
+    boolean redeliveryChecked = false;
     if (s.history()) {
-      kept = withoutRedelivered(datasets, s, kept, counts);
+      Dataset<Row> unique = withoutRedelivered(datasets, s, kept, counts);
+      redeliveryChecked = unique != kept;
+      kept = unique;
     }
     // Written in key order within each file, as before the single window.
     datasets.writeClean(kept.sortWithinPartitions(keyCols.toArray(new Column[0])), s.name(), s.delta());
     flagged.unpersist();
-    // Counted from what was written: the re-delivered rows are the difference.
-    long clean = s.history() ? datasets.readPartitions("clean/" + s.name(), List.of(datasets.runDate())).count()
+    // After a redelivery check, counted from what was written: the re-delivered rows are the difference.
+    long clean = redeliveryChecked ? datasets.readPartitions("clean/" + s.name(), List.of(datasets.runDate())).count()
         : cleanBefore - nightDups;
     long redelivered = cleanBefore - nightDups - clean;
     long dups = nightDups + redelivered;
