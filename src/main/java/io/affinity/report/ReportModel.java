@@ -77,9 +77,12 @@ public record ReportModel(
   public record DataQuality(List<SourceRow> sources, ReasonTable reasonTable, Chart rowsChart,
       Chart quarantineChart) {}
 
-  /** One source's counts, formatted. */
+  /**
+   * One source's counts, formatted: read = clean + quarantined + duplicates + afterRunDate.
+   * {@code redelivered} is the part of the duplicates already clean from an earlier night.
+   */
   public record SourceRow(String source, String read, String clean, String quarantined, String quarantinedShare,
-      String duplicates, String outliersCapped) {}
+      String duplicates, String redelivered, String afterRunDate, String outliersCapped) {}
 
   /** Reason codes down, sources across. */
   public record ReasonTable(List<String> sources, List<ReasonRow> rows) {}

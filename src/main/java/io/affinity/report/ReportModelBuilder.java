@@ -147,7 +147,8 @@ final class ReportModelBuilder {
       Map<String, Object> c = map(sources.get(s));
       reasons.addAll(map(c.get("quarantined_by_reason")).keySet());
       rows.add(new SourceRow(s, fmt(c.get("read")), fmt(c.get("clean")), fmt(c.get("quarantined")),
-          pct(c.get("quarantined_share"), 3), fmt(c.get("duplicates")), fmt(map(c.get("outliers")).get("capped"))));
+          pct(c.get("quarantined_share"), 3), fmt(c.get("duplicates")), fmt(c.get("duplicates_redelivered")),
+          fmt(c.get("after_run_date")), fmt(map(c.get("outliers")).get("capped"))));
     }
     Chart rowsChart = rowsChart(sources, names);
     if (reasons.isEmpty()) {

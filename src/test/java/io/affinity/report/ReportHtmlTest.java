@@ -125,6 +125,19 @@ class ReportHtmlTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void dataQualityShowsReDeliveredDuplicatesAndRowsAfterTheRunDate() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> events = (Map<String, Object>) ((Map<String, Object>) stage(manifest, "ingest").get("sources"))
+        .get("events");
+    events.put("duplicates_redelivered", 1234);
+    events.put("after_run_date", 56);
+    String html = markup(render(manifest, List.of()));
+    assertTrue(html.contains("<th class=\"n\">of which re-delivered</th><th class=\"n\">After the run date</th>"), html);
+    assertTrue(html.contains("<td class=\"n\">1,234</td><td class=\"n\">56</td>"), html);
+  }
+
+  @Test
   void expectedSpendIsTabledAgainstItsBaselinesOrSaysWhyItIsMissing() throws IOException {
     Map<String, Object> manifest = goldenManifest();
     Map<String, Object> spend = new LinkedHashMap<>();
