@@ -134,6 +134,11 @@ public final class PropensityStage implements Stage {
       sc.setJobDescription("propensity: test metrics");
       Dataset<Row> scoredTest = model.transform(test).persist(StorageLevel.MEMORY_AND_DISK());
       double aucRoc = evaluate(scoredTest, report);
+      if (fromTable) {
+        sc.setJobDescription("propensity: best single attribute baseline");
+        report.section("metrics").put("baseline_attribute", AttributeBaseline.best(train, test,
+            AttributeBaseline.usable(train, ModelFeatures.attributes(settings, train))));
+      }
       if (spend.isPresent()) {
         evaluateSpend(spend.get(), scoredTest, report.section("expected_spend"));
       }
@@ -343,7 +348,8 @@ public final class PropensityStage implements Stage {
         Metrics.evaluate(scoredTest, PropensityModel.PROBABILITY, PropensityModel.RAW_SCORE, bins);
     metrics.put("calibrated", calibrated);
     if (settings.label().fromTable()) {
-      metrics.put("baseline_recency", "not computed: the label is a users-table column, not a next purchase");
+      metrics.put("baseline_recency", "not computed: the label is a users-table column, not a next purchase; "
+          + "see baseline_attribute");
       return (Double) calibrated.get("auc_roc");
     }
     // Baseline: the more recent the last purchase, the likelier the next; never purchased ranks last.

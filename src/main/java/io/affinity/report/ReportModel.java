@@ -142,7 +142,7 @@ public record ReportModel(
    * @param gate the model gate, or null when none ran
    */
   public record Propensity(String users, String evaluatedOn, String buyerRate, List<PropensityMetric> metrics,
-      ModelGate gate, Chart reliabilityChart, Chart liftChart, Spend spend) {}
+      String baselineName, ModelGate gate, Chart reliabilityChart, Chart liftChart, Spend spend) {}
 
   /**
    * The expected-spend model: fitted (with test metrics beside the simple baselines) or why not.

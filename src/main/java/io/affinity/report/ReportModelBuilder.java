@@ -428,6 +428,11 @@ final class ReportModelBuilder {
     Map<String, Object> cal = map(metrics.get("calibrated"));
     Map<String, Object> uncal = map(metrics.get("uncalibrated"));
     Map<String, Object> base = map(metrics.get("baseline_recency"));
+    String baselineName = "Recency baseline";
+    if (base.isEmpty() && !map(metrics.get("baseline_attribute")).isEmpty()) {
+      base = map(metrics.get("baseline_attribute"));
+      baselineName = "Best single attribute (" + str(base.get("attribute")) + ")";
+    }
     Map<String, Object> main = cal.isEmpty() ? uncal : cal;
     List<PropensityMetric> rows = new ArrayList<>();
     String[][] names = {{"AUC-ROC", "auc_roc"}, {"AUC-PR", "auc_pr"}, {"Log loss", "log_loss"},
@@ -485,7 +490,7 @@ final class ReportModelBuilder {
           "series", List.of(bars)));
     }
     return new Propensity(fmt(metrics.get("users")), str(metrics.get("evaluated_on")), pct(metrics.get("buyer_rate"), 1),
-        rows, modelGate, reliability, lift, spend(map(p.get("expected_spend"))));
+        rows, baselineName, modelGate, reliability, lift, spend(map(p.get("expected_spend"))));
   }
 
   /** The expected-spend part of the propensity section (null when the manifest has none). */

@@ -148,6 +148,12 @@ class PropensityTrainerTest extends SparkTestBase {
     assertTrue((Double) ((Map<String, Object>) given.get("model")).get("spearman") > 0.7, given.toString());
     Map<String, Object> against = (Map<String, Object>) metrics.get("against_strongest_baseline");
     assertEquals(true, ((Map<String, Object>) against.get("rmse")).get("model_better"), against.toString());
+    // The only attribute is the baseline; the model on it alone ranks the same way (monotone in income).
+    Map<String, Object> baseline = (Map<String, Object>) ((Map<String, Object>) section.get("metrics"))
+        .get("baseline_attribute");
+    assertEquals("income", baseline.get("attribute"), baseline.toString());
+    assertEquals((Double) ((Map<String, Object>) ((Map<String, Object>) section.get("metrics")).get("calibrated"))
+        .get("auc_roc"), (Double) baseline.get("auc_roc"), 0.005, baseline.toString());
     assertEquals(0, ds.read("propensity", "test").filter(col("expected_value").isNull()).count(),
         "every row, contacted or not, gets an expected value");
   }
