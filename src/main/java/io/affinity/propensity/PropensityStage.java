@@ -209,7 +209,11 @@ public final class PropensityStage implements Stage {
     out.put("target", settings.label().fromTable()
         ? "users-table column " + settings.spend().amountColumn() + " of the responders"
         : "net purchase value in the label window (quantity x price minus returns, floored at 0)");
-    return new SpendTrainer(settings.spend(), settings.minClassUsers()).train(model.preparation(), train, validation, out);
+    long started = System.nanoTime();
+    Optional<SpendTrainer.Fitted> fitted =
+        new SpendTrainer(settings.spend(), settings.minClassUsers()).train(model.preparation(), train, validation, out);
+    timing(out, "fit_seconds", started);
+    return fitted;
   }
 
   /**
@@ -219,33 +223,47 @@ public final class PropensityStage implements Stage {
    * previous horizon and the all-time spend rate (monetary per horizon of tenure).
    */
   private void evaluateSpend(SpendTrainer.Fitted spend, Dataset<Row> scoredTest, Map<String, Object> out) {
-    Dataset<Row> test = spend.model().transform(scoredTest);
+    long started = System.nanoTime();
+    Dataset<Row> test = spend.model().transform(scoredTest).persist(StorageLevel.MEMORY_AND_DISK());
     org.apache.spark.sql.Column actual = col(TrainingData.SPEND);
     Map<String, Object> metrics = new LinkedHashMap<>();
     metrics.put("evaluated_on", "test users (non-buyers spend 0)");
     metrics.putAll(SpendEvaluation.actuals(test, actual));
-    metrics.put("model", SpendEvaluation.evaluate(test, col(SpendModel.EXPECTED_VALUE), actual));
-    Map<String, Map<String, Object>> baselines = new LinkedHashMap<>();
-    baselines.put("constant_spend", SpendEvaluation.evaluate(test,
-        col(PropensityModel.PROBABILITY).multiply(spend.meanSpend()), actual));
+    Map<String, org.apache.spark.sql.Column> predictions = new LinkedHashMap<>();
+    predictions.put("model", col(SpendModel.EXPECTED_VALUE));
+    predictions.put("constant_spend", col(PropensityModel.PROBABILITY).multiply(spend.meanSpend()));
     if (!settings.label().fromTable()) {
-      baselines.put("previous_horizon", SpendEvaluation.evaluate(test, col(TrainingData.PREVIOUS_SPEND), actual));
       double h = settings.horizonDays();
-      baselines.put("history_rate", SpendEvaluation.evaluate(test, coalesce(col("monetary"), lit(0.0)).multiply(h)
-          .divide(org.apache.spark.sql.functions.greatest(col("tenure_days"), lit(h))), actual));
+      predictions.put("previous_horizon", col(TrainingData.PREVIOUS_SPEND));
+      predictions.put("history_rate", coalesce(col("monetary"), lit(0.0)).multiply(h)
+          .divide(org.apache.spark.sql.functions.greatest(col("tenure_days"), lit(h))));
     }
+    Map<String, Map<String, Object>> all = SpendEvaluation.evaluateAll(test, predictions, actual);
+    metrics.put("model", all.remove("model"));
+    Map<String, Map<String, Object>> baselines = all;
     metrics.put("baselines", baselines);
     // The second part alone: E[spend | buy] on the test users who bought, against the training
     // buyers' mean (what the regression adds; a constant has no Spearman).
     Dataset<Row> buyers = test.filter(actual.gt(0));
-    metrics.put("given_purchase", Metrics.ordered(
-        "buyers", buyers.count(),
-        "model", SpendEvaluation.evaluate(buyers, col(SpendModel.EXPECTED_SPEND), actual),
-        "constant_spend", SpendEvaluation.evaluate(buyers, lit(spend.meanSpend()), actual)));
+    Map<String, org.apache.spark.sql.Column> given = new LinkedHashMap<>();
+    given.put("model", col(SpendModel.EXPECTED_SPEND));
+    given.put("constant_spend", lit(spend.meanSpend()));
+    Map<String, Object> givenPurchase = new LinkedHashMap<>();
+    givenPurchase.put("buyers", buyers.count());
+    givenPurchase.putAll(SpendEvaluation.evaluateAll(buyers, given, actual));
+    metrics.put("given_purchase", givenPurchase);
     @SuppressWarnings("unchecked")
     Map<String, Object> model = (Map<String, Object>) metrics.get("model");
     metrics.put("against_strongest_baseline", SpendEvaluation.compare(model, baselines));
     out.put("metrics", metrics);
+    test.unpersist();
+    timing(out, "evaluate_seconds", started);
+  }
+
+  private static void timing(Map<String, Object> section, String key, long startedNanos) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> t = (Map<String, Object>) section.computeIfAbsent("timings", k -> new LinkedHashMap<>());
+    t.put(key, Math.round((System.nanoTime() - startedNanos) / 1e8) / 10.0);
   }
 
   /**

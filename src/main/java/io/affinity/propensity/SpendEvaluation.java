@@ -2,6 +2,7 @@ package io.affinity.propensity;
 
 import static org.apache.spark.sql.functions.abs;
 import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
@@ -10,7 +11,9 @@ import static org.apache.spark.sql.functions.sqrt;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Matrix;
@@ -36,7 +39,7 @@ import org.apache.spark.sql.Row;
 final class SpendEvaluation {
   private static final String PREDICTED = "_predicted";
   private static final String ACTUAL = "_actual";
-  private static final String PAIR = "_pair";
+  private static final String PAIR = "_vector";
 
   private SpendEvaluation() {}
 
@@ -46,21 +49,49 @@ final class SpendEvaluation {
    * @param actual the actual spend in the horizon (null counts as 0)
    */
   static Map<String, Object> evaluate(Dataset<Row> users, Column predicted, Column actual) {
-    Dataset<Row> pairs = users.select(col("user_id"),
-            org.apache.spark.sql.functions.coalesce(predicted, lit(0.0)).cast("double").as(PREDICTED),
-            org.apache.spark.sql.functions.coalesce(actual, lit(0.0)).cast("double").as(ACTUAL))
-        .cache();
+    return evaluateAll(users, Map.of("p", predicted), actual).get("p");
+  }
+
+  /**
+   * The metrics of several predictions of the same users at once: one cached frame, one pass for
+   * the errors, one rank correlation matrix, one sort per prediction for the top decile.
+   *
+   * @param predictions name to prediction (null counts as 0), in the order of the result
+   */
+  static Map<String, Map<String, Object>> evaluateAll(Dataset<Row> users, Map<String, Column> predictions,
+      Column actual) {
+    List<String> names = new ArrayList<>(predictions.keySet());
+    List<Column> columns = new ArrayList<>();
+    columns.add(col("user_id"));
+    columns.add(coalesce(actual, lit(0.0)).cast("double").as(ACTUAL));
+    for (int i = 0; i < names.size(); i++) {
+      columns.add(coalesce(predictions.get(names.get(i)), lit(0.0)).cast("double").as(PREDICTED + i));
+    }
+    Dataset<Row> pairs = users.select(columns.toArray(new Column[0])).cache();
     try {
-      Column error = col(PREDICTED).minus(col(ACTUAL));
-      Row r = pairs.agg(count(lit(1)), sqrt(avg(pow(error, 2))), avg(abs(error)), sum(col(ACTUAL)), avg(col(PREDICTED)))
-          .first();
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("rmse", Metrics.round(r.getDouble(1)));
-      m.put("mae", Metrics.round(r.getDouble(2)));
-      m.put("spearman", spearman(pairs));
-      m.put("top_decile_revenue_share", topDecileShare(pairs, r.getDouble(3)));
-      m.put("mean_predicted", Metrics.round(r.getDouble(4)));
-      return m;
+      List<Column> aggs = new ArrayList<>();
+      aggs.add(sum(col(ACTUAL)));
+      for (int i = 0; i < names.size(); i++) {
+        Column error = col(PREDICTED + i).minus(col(ACTUAL));
+        aggs.add(sqrt(avg(pow(error, 2))));
+        aggs.add(avg(abs(error)));
+        aggs.add(avg(col(PREDICTED + i)));
+      }
+      Row r = pairs.agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(new Column[0])).first();
+      double revenue = r.isNullAt(0) ? 0 : r.getDouble(0);
+      Matrix rho = spearman(pairs, names.size());
+      Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+      for (int i = 0; i < names.size(); i++) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("rmse", Metrics.round(r.getDouble(1 + 3 * i)));
+        m.put("mae", Metrics.round(r.getDouble(2 + 3 * i)));
+        double c = rho.apply(0, i + 1);
+        m.put("spearman", Double.isNaN(c) ? null : Metrics.round(c));
+        m.put("top_decile_revenue_share", topDecileShare(pairs, PREDICTED + i, revenue));
+        m.put("mean_predicted", Metrics.round(r.getDouble(3 + 3 * i)));
+        out.put(names.get(i), m);
+      }
+      return out;
     } finally {
       pairs.unpersist();
     }
@@ -102,19 +133,23 @@ final class SpendEvaluation {
     return out;
   }
 
-  private static Double spearman(Dataset<Row> pairs) {
-    Dataset<Row> v = new VectorAssembler().setInputCols(new String[] {PREDICTED, ACTUAL}).setOutputCol(PAIR)
-        .transform(pairs).select(PAIR);
-    Matrix c = Correlation.corr(v, PAIR, "spearman").first().getAs(0);
-    double rho = c.apply(0, 1);
-    return Double.isNaN(rho) ? null : Metrics.round(rho);
+  /** Rank correlations of (actual, prediction 0, 1, ...): row 0 holds each prediction's with the actual. */
+  private static Matrix spearman(Dataset<Row> pairs, int predictions) {
+    String[] inputs = new String[predictions + 1];
+    inputs[0] = ACTUAL;
+    for (int i = 0; i < predictions; i++) {
+      inputs[i + 1] = PREDICTED + i;
+    }
+    Dataset<Row> v = new VectorAssembler().setInputCols(inputs).setOutputCol(PAIR).transform(pairs).select(PAIR);
+    return Correlation.corr(v, PAIR, "spearman").first().getAs(0);
   }
 
-  private static double topDecileShare(Dataset<Row> pairs, double revenue) {
+  private static double topDecileShare(Dataset<Row> pairs, String predicted, double revenue) {
     if (revenue <= 0) {
       return 0.0;
     }
-    Dataset<Row> ranked = Deciles.assign(pairs, col(PREDICTED).desc(), col("user_id").asc());
+    Dataset<Row> ranked = Deciles.assign(pairs.select(col("user_id"), col(predicted), col(ACTUAL)),
+        col(predicted).desc(), col("user_id").asc());
     Row top = ranked.filter(col(Deciles.COLUMN).equalTo(1)).agg(sum(col(ACTUAL))).first();
     return Metrics.round((top.isNullAt(0) ? 0.0 : top.getDouble(0)) / revenue);
   }
