@@ -109,4 +109,40 @@ class ContentSimilarityTest extends SparkTestBase {
     assertEquals(List.of("lamp 0.59 content", "mug 0.193 content"), got.get("lamp2"));
     assertTrue(got.get("banana") == null, "banana shares no term and has no factors: no rows");
   }
+
+  @Test
+  void anItemWithoutTitleTakesTheMostFrequentDescriptionOfItsEventLinesTiesToTheSmallest() {
+    StructType counts = new StructType().add("item_id", DataTypes.StringType).add("description", DataTypes.StringType)
+        .add("lines", DataTypes.LongType);
+    // The history of clean/item_descriptions, two partitions: a's "RED MUG" has 2 + 1 lines against
+    // "BLUE MUG"'s 2 (the sum over partitions decides); b's two descriptions have 2 lines each (the
+    // lexicographically smaller wins, although the larger comes first); c's only one is blank.
+    Dataset<Row> history = spark.createDataFrame(List.of(
+        RowFactory.create("a", "RED MUG", 2L), RowFactory.create("a", "BLUE MUG", 2L),
+        RowFactory.create("b", "ZEBRA LAMP", 2L), RowFactory.create("b", "APPLE LAMP", 2L),
+        RowFactory.create("c", "  ", 5L), RowFactory.create("d", "CANDLE", 1L),
+        RowFactory.create("a", "RED MUG", 1L)), counts);
+    Map<String, String> best = new java.util.TreeMap<>();
+    for (Row r : ContentSimilarity.mostFrequentDescriptions(history).collectAsList()) {
+      assertTrue(best.put(r.getString(0), r.getString(1)) == null, "one row per item");
+    }
+    assertEquals(Map.of("a", "RED MUG", "b", "APPLE LAMP", "d", "CANDLE"), best);
+
+    // a has no title: its description joins its category; b keeps its title (the items input wins);
+    // c has a blank title and no usable description; e has nothing at all.
+    StructType itemSchema = new StructType().add("item_id", DataTypes.StringType).add("item_idx", DataTypes.IntegerType)
+        .add("title", DataTypes.StringType).add("category", DataTypes.StringType);
+    Dataset<Row> items = spark.createDataFrame(List.of(
+        RowFactory.create("a", 0, null, "kitchen"), RowFactory.create("b", 1, "Desk Lamp", "home"),
+        RowFactory.create("c", 2, " ", "home"), RowFactory.create("e", 3, null, null)), itemSchema);
+    Map<Integer, String> texts = new java.util.TreeMap<>();
+    for (Row r : ContentSimilarity.texts(items, java.util.Optional.of(history)).collectAsList()) {
+      texts.put(r.getInt(0), r.getString(1));
+    }
+    assertEquals(Map.of(0, "RED MUG kitchen", 1, "Desk Lamp home", 2, "home"), texts);
+    // Without descriptions, the texts are those of the items input alone.
+    assertEquals(3, ContentSimilarity.texts(items, java.util.Optional.empty()).count());
+    assertEquals("kitchen", ContentSimilarity.texts(items, java.util.Optional.empty())
+        .filter("item_idx = 0").first().getString(1));
+  }
 }
