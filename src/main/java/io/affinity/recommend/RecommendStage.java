@@ -138,8 +138,8 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, itemTexts, asOf,
-            report));
+        () -> refitAndPublish(ctx, v.chosen(), v.blend(), events, userMap, cleanEvents, cleanRatings, ratings, itemTexts,
+            asOf, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -152,8 +152,8 @@ public final class RecommendStage implements Stage {
    *
    * @return the size of the catalog recommendations were drawn from
    */
-  private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
-      Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
+  private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Validation.Blend blend,
+      Dataset<Row> events, Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
       Optional<Dataset<Row>> ratings, Dataset<Row> itemTexts, Instant asOf, StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
@@ -217,7 +217,11 @@ public final class RecommendStage implements Stage {
         freshCount += f ? 1 : 0;
       }
       contentReport.put("new_items", freshCount);
-      contentReport.put("blend_weight", settings.content().blendWeight());
+      contentReport.put("blend_weight", blend.weight());
+      contentReport.put("blend_weight_selection", blend.selection());
+      if (!blend.measured().isEmpty()) {
+        contentReport.put("blend_weight_validation", blend.measured());
+      }
       contentReport.put("max_slots", settings.content().maxSlots());
       seconds(report, "content_seconds", contentStart);
     }
@@ -251,7 +255,7 @@ public final class RecommendStage implements Stage {
 
     spark.sparkContext().setJobDescription("recommend: similar items");
     long similarStart = System.nanoTime();
-    RankedRows similar = SimilarItems.compute(spark, scoring, content, settings.content().blendWeight(), fresh,
+    RankedRows similar = SimilarItems.compute(spark, scoring, content, blend.weight(), fresh,
         settings.similarItems(), settings.blockSize(), spark.sessionState().conf().numShufflePartitions());
     ds.write(similar.rows(), "similar_items");
     similar.release();

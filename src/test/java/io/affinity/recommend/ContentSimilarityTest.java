@@ -108,6 +108,19 @@ class ContentSimilarityTest extends SparkTestBase {
     // lamp2 has text only: content. cos(3,1) = 0.164402 / (0.803029 x 1.060805) = 0.192993.
     assertEquals(List.of("lamp 0.59 content", "mug 0.193 content"), got.get("lamp2"));
     assertTrue(got.get("banana") == null, "banana shares no term and has no factors: no rows");
+
+    // The weight grid of the validation: lamp's blend list under each weight from one candidate
+    // search. w = 1: ALS cosines blank 1.0, mug 0.6; w = 0: content lamp2 0.590, mug 0.114. Items
+    // without a blend list (blank: factors only; lamp2: text only) give no rows.
+    RankedRows grid = SimilarItems.blendGrid(spark, model, index(), null, new double[] {0.0, 0.5, 1.0},
+        List.of(0, 3, 5), 2, 8, 2);
+    Map<Double, List<Integer>> lists = new LinkedHashMap<>();
+    for (Row row : grid.rows().orderBy("weight", "rank").collectAsList()) {
+      assertEquals(0, row.getInt(0), "only lamp has a blend list");
+      lists.computeIfAbsent(row.getDouble(1), k -> new ArrayList<>()).add(row.getInt(3));
+    }
+    grid.release();
+    assertEquals(Map.of(0.0, List.of(3, 1), 0.5, List.of(5, 1), 1.0, List.of(5, 1)), lists);
   }
 
   @Test

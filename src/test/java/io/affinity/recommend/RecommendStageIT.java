@@ -213,6 +213,39 @@ class RecommendStageIT extends SparkTestBase {
   }
 
   @Test
+  void blendWeightIsTheBestNextItemHitRateOfTheGridOnTheValidationSplit() {
+    Map<String, Object> content = section(report, "content");
+    assertTrue(String.valueOf(content.get("blend_weight_selection")).startsWith("validation"), content.toString());
+    Map<String, Object> measured = section(content, "blend_weight_validation");
+    long users = (long) number(measured, "users");
+    // Measured users are evaluated users with a purchase before the split whose last item has a blend list.
+    assertTrue(users > 0 && users <= number(section(report, "split"), "eval_users"), measured.toString());
+    Map<String, Object> rates = section(measured, "hit_rate");
+    assertEquals(List.of("0.0", "0.25", "0.5", "0.75", "1.0"), new ArrayList<>(rates.keySet()));
+    double best = rates.values().stream().mapToDouble(v -> ((Number) v).doubleValue()).max().orElseThrow();
+    for (Object v : rates.values()) {
+      double rate = ((Number) v).doubleValue();
+      // A share of the measured users: a multiple of 1 / users in [0, 1].
+      assertTrue(rate >= 0 && rate <= 1 && Math.abs(rate * users - Math.round(rate * users)) < 1e-6, rates.toString());
+    }
+    double weight = number(content, "blend_weight");
+    assertEquals(best, number(rates, String.valueOf(weight)), 1e-12, "the weight used has the best hit rate: " + content);
+    // The chosen candidate's measurement is the one recorded.
+    assertEquals(measured, candidateOf(section(report, "params")).get("blend_weights"));
+  }
+
+  /** The grid candidate with these parameters. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> candidateOf(Map<String, Object> params) {
+    for (Map<String, Object> c : (List<Map<String, Object>>) report.get("candidates")) {
+      if (c.get("rank").equals(params.get("rank"))) {
+        return c;
+      }
+    }
+    throw new AssertionError("no candidate with " + params);
+  }
+
+  @Test
   void recommendationsFavourEachUsersPlantedCategories() throws IOException {
     Map<String, String> category = new HashMap<>();
     try (Stream<String> lines = Files.lines(data.resolve("items.csv"))) {
