@@ -85,19 +85,24 @@ public final class UserFeatures {
   }
 
   /**
-   * Net spend per user in {@code [from, to)}: the {@link #enrich value} of purchases minus that of
-   * returns, floored at 0 (a user who returned more than they bought in the window brought no new
-   * revenue; the negative would otherwise read as a customer who costs money to contact). Users
-   * with no purchase or return in the window have no row. Columns: user_id, {@code as}.
+   * Net spend per user in two adjacent windows, {@code [from, mid)} as {@code earlier} and
+   * {@code [mid, to)} as {@code later}, in one pass over the events: the {@link #enrich value} of
+   * purchases minus that of returns, each floored at 0 (a user who returned more than they bought
+   * in a window brought no new revenue there; the negative would read as a customer who costs
+   * money to contact). Users with no purchase or return in either window have no row; a window
+   * without any has 0. Columns: user_id, {@code earlier}, {@code later}.
    */
-  public static Dataset<Row> spend(Dataset<Row> events, Optional<Dataset<Row>> items, Timestamp from, Timestamp to,
-      EventTypes types, String as) {
+  public static Dataset<Row> spend(Dataset<Row> events, Optional<Dataset<Row>> items, Timestamp from, Timestamp mid,
+      Timestamp to, EventTypes types, String earlier, String later) {
     Column isPurchase = col("event_type").equalTo(types.purchase());
     Column isReturn = col("event_type").equalTo(types.returned());
+    Column signed = when(isPurchase, col("value")).otherwise(col("value").multiply(-1.0));
+    Column inLater = col("event_time").geq(lit(mid));
     return enrich(events, items, to)
         .filter(col("event_time").geq(lit(from)).and(isPurchase.or(isReturn)))
         .groupBy("user_id")
-        .agg(greatest(lit(0.0), sum(when(isPurchase, col("value")).otherwise(col("value").multiply(-1.0)))).as(as));
+        .agg(greatest(lit(0.0), coalesce(sum(when(col("event_time").lt(lit(mid)), signed)), lit(0.0))).as(earlier),
+            greatest(lit(0.0), coalesce(sum(when(inLater, signed)), lit(0.0))).as(later));
   }
 
   /** Ratings known before {@code asOf}; undated ratings cannot be placed in time and are kept. */

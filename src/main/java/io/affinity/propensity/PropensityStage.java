@@ -249,7 +249,7 @@ public final class PropensityStage implements Stage {
     given.put("model", col(SpendModel.EXPECTED_SPEND));
     given.put("constant_spend", lit(spend.meanSpend()));
     Map<String, Object> givenPurchase = new LinkedHashMap<>();
-    givenPurchase.put("buyers", buyers.count());
+    givenPurchase.put("buyers", metrics.get("spending_users")); // = buyers' rows, counted by actuals()
     givenPurchase.putAll(SpendEvaluation.evaluateAll(buyers, given, actual));
     metrics.put("given_purchase", givenPurchase);
     @SuppressWarnings("unchecked")

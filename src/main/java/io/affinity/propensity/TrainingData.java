@@ -84,9 +84,8 @@ final class TrainingData {
    */
   static Dataset<Row> withSpend(Dataset<Row> labelled, Inputs in, Timestamp cutoff, Timestamp end, EventTypes types) {
     Timestamp before = new Timestamp(cutoff.getTime() - (end.getTime() - cutoff.getTime()));
-    Dataset<Row> next = UserFeatures.spend(in.events(), in.items(), cutoff, end, types, SPEND);
-    Dataset<Row> previous = UserFeatures.spend(in.events(), in.items(), before, cutoff, types, PREVIOUS_SPEND);
-    return labelled.join(next, new String[] {"user_id"}, "left").join(previous, new String[] {"user_id"}, "left")
+    Dataset<Row> spend = UserFeatures.spend(in.events(), in.items(), before, cutoff, end, types, PREVIOUS_SPEND, SPEND);
+    return labelled.join(spend, new String[] {"user_id"}, "left")
         .withColumn(SPEND, coalesce(col(SPEND), lit(0.0)))
         .withColumn(PREVIOUS_SPEND, coalesce(col(PREVIOUS_SPEND), lit(0.0)));
   }
