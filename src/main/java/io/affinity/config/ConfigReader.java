@@ -2,6 +2,7 @@ package io.affinity.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import java.nio.charset.Charset;
@@ -173,7 +174,10 @@ public final class ConfigReader {
   public Map<String, String> stringMap(String key) {
     Map<String, String> out = new LinkedHashMap<>();
     for (Map.Entry<String, ConfigValue> e : config.getConfig(key).entrySet()) {
-      out.put(e.getKey(), String.valueOf(e.getValue().unwrapped()));
+      // entrySet() keys are path expressions: a quoted key such as "spark.executor.memory" comes
+      // back with its quotes. Joining the path's elements gives the same name for the quoted
+      // and the nested spelling; the quoted one would otherwise reach Spark as an unknown property.
+      out.put(String.join(".", ConfigUtil.splitPath(e.getKey())), String.valueOf(e.getValue().unwrapped()));
     }
     return out;
   }

@@ -114,6 +114,26 @@ class ConfigValidationTest {
     assertEquals("", c.getString("affinity.input.events.columns.session"));
   }
 
+  /**
+   * Spark properties reach Spark under their own names whether quoted or nested: Typesafe's
+   * entrySet() keeps the quotes of a quoted key, which Spark then ignored as an unknown property.
+   */
+  @Test
+  void sparkPropertiesKeepTheirNamesQuotedOrNested() throws java.io.IOException {
+    java.nio.file.Path f = java.nio.file.Files.createTempFile("spark-conf", ".conf");
+    java.nio.file.Files.writeString(f, String.join("\n",
+        "include file(\"" + java.nio.file.Path.of("conf/application.conf").toAbsolutePath() + "\")",
+        "affinity.spark.conf { \"spark.eventLog.enabled\" = true, spark.executor.memory = 4g,",
+        "  \"spark.hadoop.fs.s3a.endpoint\" = \"http://minio:9000\" }"));
+    try {
+      Settings s = Settings.from(ConfigLoader.load(f.toString(), Map.of()), null);
+      assertEquals(Map.of("spark.eventLog.enabled", "true", "spark.executor.memory", "4g",
+          "spark.hadoop.fs.s3a.endpoint", "http://minio:9000"), s.spark().conf());
+    } finally {
+      java.nio.file.Files.delete(f);
+    }
+  }
+
   /** The {run_date} placeholders, as ingest resolves them for the run date. */
   @Test
   void runDatePlaceholdersResolveToTheRunDate() {
