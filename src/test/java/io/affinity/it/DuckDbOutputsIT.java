@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.affinity.testing.OutputTree;
-import io.affinity.testing.SmallSample;
+import io.affinity.testing.SampleRun;
 import io.affinity.testing.SparkTestBase;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,11 +31,10 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * docs/OUTPUTS.md is the contract, checked with DuckDB as an independent Parquet reader after the
- * whole chain ran on a small generated sample ({@link SmallSample}): the datasets on disk for the
+ * whole chain ran on data-samples/ (the shared {@link SampleRun}): the datasets on disk for the
  * run date are exactly the documented ones (optional ones may be absent), row counts equal Spark's,
  * columns and types equal the schema tables, nulls appear only where the doc allows them,
  * timestamps are INT64 microseconds (not INT96), and every DuckDB example query of the doc runs and
@@ -43,13 +42,12 @@ import org.junit.jupiter.api.io.TempDir;
  * covered without touching this test.
  */
 class DuckDbOutputsIT extends SparkTestBase {
-  private static final LocalDate RUN_DATE = SmallSample.RUN_DATE;
+  /** The run date of conf/application.conf, the shared sample chain's. */
+  private static final LocalDate RUN_DATE = LocalDate.of(2026, 11, 20);
   private static final Path DOC = Path.of("docs/OUTPUTS.md");
   /** {@code ### `clean/events/run_date=D/`} optionally followed by text (which may say "optional"). */
   private static final Pattern DATASET_HEADING = Pattern.compile("^### `([a-z0-9_/]+)/run_date=D/`(.*)$");
 
-  @TempDir
-  static Path tmp;
   static Path out;
   static Map<String, DocDataset> documented;
   static TreeMap<String, Path> written;
@@ -63,10 +61,9 @@ class DuckDbOutputsIT extends SparkTestBase {
   @BeforeAll
   static void runChainAndOpenDuckDb() throws IOException, SQLException {
     documented = parseSchemas(Files.readString(DOC, StandardCharsets.UTF_8));
-    Path conf = SmallSample.write(tmp, 11L).conf();
-    out = tmp.resolve("out");
-    Run r = cli("all", "--config", conf.toString(), "--run-date", RUN_DATE.toString(), "-Daffinity.output.root=" + out);
-    assertEquals(0, r.exitCode(), r.stderr());
+    // The shared sample chain (README command 1): its outputs are what analysts query first, and a
+    // chain of its own would add a minute to the suite without checking anything more.
+    out = SampleRun.get(spark).out();
     written = OutputTree.datasets(out, RUN_DATE);
     duck = DriverManager.getConnection("jdbc:duckdb:");
   }

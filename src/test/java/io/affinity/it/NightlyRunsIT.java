@@ -40,10 +40,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Nightly operations end to end on a small generated shop (200 users): a rerun of a date gives the
- * same rows in every output, a run of another date leaves a date's files untouched, a model that got
- * worse than the last published run stops with exit code 4 and writes nothing of its stage, a run
- * killed with SIGKILL and rerun ends with the outputs of an uninterrupted run, and pseudonymized
+ * Nightly operations end to end on a small generated shop (200 users): a rerun of a date (after a
+ * run of it was killed with SIGKILL) gives the same rows in every output, a run of another date leaves a date's files untouched, a model that got
+ * worse than the last published run stops with exit code 4 and writes nothing of its stage, and pseudonymized
  * ids are the HMAC of the raw ids with the key appearing nowhere (log capture, manifest, every output
  * file). The tests run in order and share
  * one output root.
@@ -274,7 +273,7 @@ class NightlyRunsIT extends SparkTestBase {
 
   @Test
   @Order(1)
-  void rerunningADateGivesTheSameRowsInEveryOutput() throws IOException {
+  void aRunWritesEveryOutputAndPublishes() throws IOException {
     Run r = cli(args(D));
     assertEquals(0, r.exitCode(), r.stderr());
     first = rows(root, D);
@@ -287,10 +286,9 @@ class NightlyRunsIT extends SparkTestBase {
     assertTrue(manifest(root, D).path("published").asBoolean());
     assertEquals("no previous published run",
         manifest(root, D).path("stages").path("recommend").path("gate_vs_published").path("reason").asText());
-
-    Run again = cli(args(D));
-    assertEquals(0, again.exitCode(), again.stderr());
-    assertSameRows(first, rows(root, D));
+    // That a rerun of D gives these rows again is asserted by the kill-and-rerun test (Order 4):
+    // its rerun starts from a killed run's leftovers, the harder case, and a second clean rerun
+    // here cost a whole chain run without checking more.
   }
 
   @Test
@@ -375,7 +373,7 @@ class NightlyRunsIT extends SparkTestBase {
 
   @Test
   @Order(4)
-  void aRunKilledDuringSegmentAndRerunEndsWithTheOutputsOfAnUninterruptedRun() throws Exception {
+  void aRunKilledDuringSegmentAndRerunGivesTheSameRowsInEveryOutput() throws Exception {
     // A staging directory an earlier killed run of D left behind, and one of a job for another date.
     Path stale = Files.createDirectories(root.resolve("segments/_staging/run_date=" + D + "-killed"));
     Files.writeString(stale.resolve("part-00000.parquet"), "half written");
@@ -605,15 +603,11 @@ class NightlyRunsIT extends SparkTestBase {
   @Order(8)
   void nightsIngestedInAnotherOrderAndAKilledRunGiveTheSameHistory() throws Exception {
     Path shuffled = tmp.resolve("shuffled");
-    LocalDate last = D.minusDays(1);
-    List<LocalDate> order = new ArrayList<>();
-    for (int i = 9; i >= 1; i -= 2) {
-      order.add(D.minusDays(i)); // D-9, D-7, ... D-1
-    }
-    order.add(BOOTSTRAP);
-    for (int i = 8; i >= 2; i -= 2) {
-      order.add(D.minusDays(i));
-    }
+    // The full load and the first five nights, in an order where every night has a later night,
+    // an earlier night or the full load already ingested next to it (re-deliveries both ways).
+    LocalDate last = D.minusDays(5);
+    List<LocalDate> order = List.of(D.minusDays(9), D.minusDays(7), D.minusDays(5), BOOTSTRAP, D.minusDays(6),
+        D.minusDays(8));
     for (LocalDate night : order) {
       Run r = night.equals(BOOTSTRAP) ? cli(incrementalArgs(shuffled, "ingest", night))
           : cli(incrementalArgs(shuffled, "ingest", night, dailyPath()));
@@ -623,7 +617,7 @@ class NightlyRunsIT extends SparkTestBase {
     assertEquals(inOrder, history(shuffled, last), "backfilled in the order " + order);
 
     // SIGKILL while the night's delta is being written, then the rerun.
-    LocalDate night = D.minusDays(4);
+    LocalDate night = D.minusDays(6);
     List<Values> delta = rows(shuffled, night).get("clean/events");
     Path staging = shuffled.resolve("clean/events/_staging");
     Process child = childJvm(tmp.resolve("killed-ingest.log"), incrementalArgs(shuffled, "ingest", night, dailyPath(),
