@@ -162,7 +162,8 @@ public final class RecommendStage implements Stage {
     Dataset<Row> training = TrainingData.prepare(settings.implicit()
         ? ds.read("features/interactions", "features").filter(col("strength").gt(0))
             .select(col("user_idx"), col("item_idx"), col("strength").as("rating"))
-        : ratings.orElseThrow().select("user_idx", "item_idx", "rating"), settings.numBlocks());
+        : ratings.orElseThrow().select("user_idx", "item_idx", "rating"),
+        settings.inputPartitions(spark.sessionState().conf().numShufflePartitions()));
     long trainingPairs = training.count();
     if (trainingPairs == 0) {
       training.unpersist();
@@ -173,13 +174,14 @@ public final class RecommendStage implements Stage {
     seconds(report, "training_data_seconds", t0);
     spark.sparkContext().setJobDescription("recommend: final fit " + chosen);
     long fitStart = System.nanoTime();
-    ALSModel model = TrainingData.fit(settings, chosen, training);
+    ALSModel model = TrainingData.fit(settings, chosen, training, trainingPairs);
     seconds(report, "als_fit_seconds", fitStart);
     training.unpersist();
     ds.publish(MODEL_DATASET, dir -> model.write().save(dir.toString()));
     Map<String, Object> modelReport = report.section("model");
     modelReport.put("path", ds.path(MODEL_DATASET).toString());
     modelReport.put("training_pairs", trainingPairs);
+    modelReport.put("als_blocks", settings.blocksFor(trainingPairs));
     modelReport.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
 
     // The catalog, popularity fallbacks and item factors, broadcast to the ranking tasks.

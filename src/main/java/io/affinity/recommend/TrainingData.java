@@ -89,8 +89,12 @@ final class TrainingData {
     }
   }
 
-  /** Fits ALS with the stage's fixed policies (seed, blocks, checkpointing, cold start) and {@code p}. */
-  static ALSModel fit(RecommendSettings s, RecommendSettings.AlsParams p, Dataset<Row> prepared) {
+  /**
+   * Fits ALS with the stage's fixed policies (seed, blocks, checkpointing, cold start) and {@code p}.
+   *
+   * @param pairs rows of {@code prepared}, which size the blocks with {@code num-blocks = auto}
+   */
+  static ALSModel fit(RecommendSettings s, RecommendSettings.AlsParams p, Dataset<Row> prepared, long pairs) {
     ALS als = new ALS()
         .setUserCol("user_idx")
         .setItemCol("item_idx")
@@ -100,8 +104,8 @@ final class TrainingData {
         .setRegParam(p.regParam())
         .setMaxIter(p.maxIter())
         .setSeed(s.seed())
-        .setNumUserBlocks(s.numBlocks())
-        .setNumItemBlocks(s.numBlocks())
+        .setNumUserBlocks(s.blocksFor(pairs))
+        .setNumItemBlocks(s.blocksFor(pairs))
         .setCheckpointInterval(s.checkpointInterval())
         .setNonnegative(false)
         // Evaluation uses transform(): pairs with a user or item unseen in training are dropped

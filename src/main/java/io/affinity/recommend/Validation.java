@@ -110,7 +110,7 @@ final class Validation {
         ? TrainingData.implicitStrength(before, types, halfLifeDays, split)
         : ratings.orElseThrow()
             .filter(col("event_time").isNull().or(col("event_time").lt(lit(splitTs))))
-            .select("user_idx", "item_idx", "rating"), s.numBlocks());
+            .select("user_idx", "item_idx", "rating"), s.inputPartitions(spark.sessionState().conf().numShufflePartitions()));
     Dataset<Row> trainUsers = train.select("user_idx").distinct();
     Dataset<Row> excluded = TrainingData.pairs(before, s.excludeEventTypes());
     Dataset<Row> truthPairs = TrainingData.pairs(heldOut, s.relevantEventTypes())
@@ -131,6 +131,8 @@ final class Validation {
     Row trainSizes = train.agg(count(lit(1)), countDistinct("user_idx")).first();
     sizes.put("training_pairs", trainSizes.getLong(0));
     sizes.put("training_users", trainSizes.getLong(1));
+    long trainPairs = trainSizes.getLong(0);
+    sizes.put("als_blocks", s.blocksFor(trainPairs));
     sizes.put("catalog_items", catalog.size());
     long holdoutUsers = truthPairs.agg(countDistinct("user_idx")).first().getLong(0);
     // truth holds one row per evaluated user with its distinct relevant items.
@@ -220,15 +222,20 @@ final class Validation {
       }
 
       double best = Double.NEGATIVE_INFINITY;
+      // The choice is by NDCG (or RMSE) of the plain lists; the content-slot and blend-weight
+      // measurements describe the lists as published, so they are taken for the chosen candidate
+      // only: with one candidate inside its evaluation, with a grid after the loop on a refit of
+      // the winner (same data, same seed, so the same factors).
+      boolean single = candidates.size() == 1;
+      Dataset<Row> rankTruth = canRank ? truth : null;
+      Dataset<Row> rated = heldRatings;
+      long scored = ratedPairs;
       for (AlsParams p : candidates) {
         long t0 = System.nanoTime();
         Map<String, Object> m = params(p, s.implicit());
-        Dataset<Row> rankTruth = canRank ? truth : null;
-        Dataset<Row> rated = heldRatings;
-        long scored = ratedPairs;
         m.putAll(TrainingData.releasingCaches(spark,
-            () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored, reference,
-                before, content, blendCheck)));
+            () -> evaluate(spark, s, p, train, trainPairs, users, rankTruth, catalog, popular, rated, scored, reference,
+                before, single ? content : null, single ? blendCheck : null)));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         LOG.info("recommend: candidate {}", m);
         evaluated.add(m);
@@ -238,6 +245,15 @@ final class Validation {
           chosen = p;
           chosenMetrics = m;
         }
+      }
+      if (!single && canRank && (content != null || blendCheck != null)) {
+        long t0 = System.nanoTime();
+        AlsParams winner = chosen;
+        Map<String, Object> published = TrainingData.releasingCaches(spark,
+            () -> publishedLists(spark, s, winner, TrainingData.fit(s, winner, train, trainPairs), users, rankTruth, catalog,
+                popular, before, content, blendCheck));
+        chosenMetrics.putAll(published);
+        chosenMetrics.put("published_lists_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
       }
       selection = s.search()
           ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
@@ -251,7 +267,8 @@ final class Validation {
       }
     }
     Map<String, Object> metrics = new LinkedHashMap<>(chosenMetrics);
-    for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds", BLEND_WEIGHTS)) {
+    for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds", "published_lists_seconds",
+        BLEND_WEIGHTS)) {
       metrics.remove(key);
     }
     Blend blend = chooseBlend(s.content(), chosenMetrics.get(BLEND_WEIGHTS));
@@ -331,45 +348,63 @@ final class Validation {
    * @param heldRatings held-out ratings to predict (explicit mode), or null
    */
   private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
-      Dataset<Row> train, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
+      Dataset<Row> train, long trainPairs, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
       ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference,
       Dataset<Row> before, ContentCheck content, BlendCheck blend) {
     spark.sparkContext().setJobDescription("recommend: validation fit " + p);
-    ALSModel model = TrainingData.fit(s, p, train);
+    ALSModel model = TrainingData.fit(s, p, train, trainPairs);
     Map<String, Object> m = new LinkedHashMap<>();
     if (truth != null) {
       spark.sparkContext().setJobDescription("recommend: validation ranking " + p);
       ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
-      Dataset<Row> input = users.join(
-          model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
-      RankedRows recs = UserRanker.rankAll(spark, sm, input, s.k(), s.blockSize(), false);
+      RankedRows recs = UserRanker.rankAll(spark, sm, withFactors(users, model), s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
       recs.release();
-      // New at the split: too few users before it, or no factors in this candidate's model.
-      boolean[] fresh = content != null || blend != null
-          ? ContentSimilarity.newItems(before, sm, s.content().newItemMaxUsers()) : null;
-      if (content != null) {
-        spark.sparkContext().setJobDescription("recommend: validation ranking with content slots " + p);
-        ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
-        withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
-            RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), s.content().minSimilarity(),
-            spark.sessionState().conf().numShufflePartitions()));
-        RankedRows slotted = UserRanker.rankAll(spark, withContent,
-            input.drop("history").join(content.history(), new String[] {"user_idx"}, "left"), s.k(), s.blockSize(),
-            false);
-        Map<String, Object> c = new LinkedHashMap<>(RankingEvaluation.ranking(slotted.rows(), truth, s.k(),
-            catalog.size()));
-        c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
-        slotted.release();
-        m.put("content_slots", c);
-      }
-      if (blend != null) {
-        spark.sparkContext().setJobDescription("recommend: validation blend weights " + p);
-        m.put(BLEND_WEIGHTS, blend.measure(spark, sm, fresh, s));
-      }
+      m.putAll(publishedLists(spark, s, p, model, users, truth, catalog, popular, before, content, blend));
     }
     if (heldRatings != null && ratedPairs > 0) {
       m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
+    }
+    return m;
+  }
+
+  private static Dataset<Row> withFactors(Dataset<Row> users, ALSModel model) {
+    return users.join(model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
+  }
+
+  /**
+   * The lists as published, for one fitted candidate: ranked with up to {@code content.max-slots}
+   * new items by content ({@code content_slots}), and the blend-weight grid's next-item hit rates
+   * ({@link #BLEND_WEIGHTS}). Empty when neither is measured.
+   */
+  private static Map<String, Object> publishedLists(SparkSession spark, RecommendSettings s, AlsParams p,
+      ALSModel model, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
+      ScoringModel.Ranking popular, Dataset<Row> before, ContentCheck content, BlendCheck blend) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    if (content == null && blend == null) {
+      return m;
+    }
+    ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+    // New at the split: too few users before it, or no factors in this candidate's model.
+    boolean[] fresh = ContentSimilarity.newItems(before, sm, s.content().newItemMaxUsers());
+    if (content != null) {
+      spark.sparkContext().setJobDescription("recommend: validation ranking with content slots " + p);
+      ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+      withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
+          RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), s.content().minSimilarity(),
+          spark.sessionState().conf().numShufflePartitions()));
+      RankedRows slotted = UserRanker.rankAll(spark, withContent,
+          withFactors(users, model).drop("history").join(content.history(), new String[] {"user_idx"}, "left"),
+          s.k(), s.blockSize(), false);
+      Map<String, Object> c = new LinkedHashMap<>(RankingEvaluation.ranking(slotted.rows(), truth, s.k(),
+          catalog.size()));
+      c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
+      slotted.release();
+      m.put("content_slots", c);
+    }
+    if (blend != null) {
+      spark.sparkContext().setJobDescription("recommend: validation blend weights " + p);
+      m.put(BLEND_WEIGHTS, blend.measure(spark, sm, fresh, s));
     }
     return m;
   }

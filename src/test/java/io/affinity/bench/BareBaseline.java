@@ -174,10 +174,12 @@ public final class BareBaseline {
 
     RecommendSettings rs = s.recommend();
     RecommendSettings.AlsParams p = rs.params();
+    // The blocks Affinity's final fit uses for these pairs (num-blocks, or auto from the pair count).
+    int blocks = rs.blocksFor(((Number) counts.get("training_pairs")).longValue());
     Supplier<ALS> als = () -> new ALS()
         .setUserCol("user_idx").setItemCol("item_idx").setRatingCol("rating")
         .setImplicitPrefs(rs.implicit()).setAlpha(p.alpha()).setRank(p.rank()).setRegParam(p.regParam())
-        .setMaxIter(p.maxIter()).setSeed(rs.seed()).setNumUserBlocks(rs.numBlocks()).setNumItemBlocks(rs.numBlocks())
+        .setMaxIter(p.maxIter()).setSeed(rs.seed()).setNumUserBlocks(blocks).setNumItemBlocks(blocks)
         .setCheckpointInterval(rs.checkpointInterval());
     // Untimed warm-up: Affinity's final fit is the second ALS fit of its JVM (its validation fit
     // comes first), so without this the comparison would time JIT compilation on one side only.

@@ -43,6 +43,26 @@ class RecommendSettingsTest {
     assertEquals(List.of("watch"), s.relevantEventTypes());
   }
 
+  /** auto sizes the ALS blocks to the training pairs: one per 500,000, at least 2; a number is kept. */
+  @Test
+  void alsBlocksAreSizedToTheTrainingPairsUnlessANumberIsSet() {
+    RecommendSettings auto = settings();
+    assertEquals(RecommendSettings.AUTO_BLOCKS, auto.numBlocks());
+    assertEquals(2, auto.blocksFor(0));
+    assertEquals(2, auto.blocksFor(16_000));
+    assertEquals(2, auto.blocksFor(1_000_000));
+    assertEquals(3, auto.blocksFor(1_000_001));
+    assertEquals(10, auto.blocksFor(5_000_000));
+    assertEquals(10_000, auto.blocksFor(Long.MAX_VALUE / 2));
+    assertEquals(8, auto.inputPartitions(8));
+    RecommendSettings fixed = settings("affinity.recommend.num-blocks", "7");
+    assertEquals(7, fixed.blocksFor(16_000));
+    assertEquals(7, fixed.blocksFor(50_000_000));
+    assertEquals(7, fixed.inputPartitions(8));
+    assertError("affinity.recommend.num-blocks", "auto or a whole number in 1..10000", "affinity.recommend.num-blocks", "0");
+    assertError("affinity.recommend.num-blocks", "auto or a whole number in 1..10000", "affinity.recommend.num-blocks", "many");
+  }
+
   @Test
   void invalidValuesNameTheKey() {
     assertError("affinity.recommend.mode", "needs explicit ratings", "affinity.recommend.mode", "explicit");

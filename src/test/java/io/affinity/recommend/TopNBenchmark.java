@@ -94,7 +94,7 @@ public final class TopNBenchmark {
         Popularity.Recency.allTime(), new RecommendSettings.ContentSettings(false, 1.0, 0, 0, 1.0, false, List.of(1.0)));
     Dataset<Row> training = TrainingData.prepare(interactions.filter(col("strength").gt(0))
         .select(col("user_idx"), col("item_idx"), col("strength").as("rating")), settings.numBlocks());
-    ALSModel model = TrainingData.fit(settings, settings.params(), training);
+    ALSModel model = TrainingData.fit(settings, settings.params(), training, 0); // 10 blocks: pairs unused
     model.userFactors().persist(StorageLevel.MEMORY_AND_DISK()).count();
     model.itemFactors().persist(StorageLevel.MEMORY_AND_DISK()).count();
 
