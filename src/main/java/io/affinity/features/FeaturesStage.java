@@ -120,16 +120,16 @@ public final class FeaturesStage implements Stage {
     // task sees more than 128 items; restricted to purchases, far fewer rows take that path.
     it = it.join(events.filter(isPurchase.and(col("price").isNotNull())).groupBy("item_id")
         .agg(percentile_approx(col("price"), lit(0.5), lit(10000)).as("median_paid_price")),
-        UserFeatures.Seq.of("item_id"), "left");
+        new String[] {"item_id"}, "left");
     if (ratings.isPresent()) {
       it = it.join(ratings.get().groupBy("item_id").agg(avg("rating").as("avg_rating"), count(lit(1)).as("ratings_count")),
-          UserFeatures.Seq.of("item_id"), "full_outer");
+          new String[] {"item_id"}, "full_outer");
     } else {
       it = it.withColumn("avg_rating", lit(null).cast("double")).withColumn("ratings_count", lit(0L));
     }
     if (items.isPresent()) {
       it = it.join(items.get().select(col("item_id"), col("category"), col("price").as("list_price"), col("title")),
-          UserFeatures.Seq.of("item_id"), "left");
+          new String[] {"item_id"}, "left");
     } else {
       it = it.withColumn("category", lit(null).cast("string")).withColumn("list_price", lit(null).cast("double"))
           .withColumn("title", lit(null).cast("string"));
