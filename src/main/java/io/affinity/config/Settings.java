@@ -107,7 +107,7 @@ public record Settings(
     EventTypes types = eventTypes(r);
 
     CsvFormat ev = CsvFormat.read(r, "events",
-        List.of("user", "item", "event-type", "timestamp", "quantity", "price", "session", "invoice"),
+        List.of("user", "item", "event-type", "timestamp", "quantity", "price", "session", "invoice", "description"),
         // Optional only in table mode: a users table whose label column is the propensity label.
         List.of("user", "item", "timestamp"), r.string("affinity.input.users.path").trim().isEmpty()
             || r.string("affinity.propensity.label.column").trim().isEmpty());

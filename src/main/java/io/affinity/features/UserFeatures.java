@@ -84,6 +84,22 @@ public final class UserFeatures {
         .withColumn("category_", category);
   }
 
+  /**
+   * Net spend per user in {@code [from, to)}: the {@link #enrich value} of purchases minus that of
+   * returns, floored at 0 (a user who returned more than they bought in the window brought no new
+   * revenue; the negative would otherwise read as a customer who costs money to contact). Users
+   * with no purchase or return in the window have no row. Columns: user_id, {@code as}.
+   */
+  public static Dataset<Row> spend(Dataset<Row> events, Optional<Dataset<Row>> items, Timestamp from, Timestamp to,
+      EventTypes types, String as) {
+    Column isPurchase = col("event_type").equalTo(types.purchase());
+    Column isReturn = col("event_type").equalTo(types.returned());
+    return enrich(events, items, to)
+        .filter(col("event_time").geq(lit(from)).and(isPurchase.or(isReturn)))
+        .groupBy("user_id")
+        .agg(greatest(lit(0.0), sum(when(isPurchase, col("value")).otherwise(col("value").multiply(-1.0)))).as(as));
+  }
+
   /** Ratings known before {@code asOf}; undated ratings cannot be placed in time and are kept. */
   static Dataset<Row> ratingsBefore(Dataset<Row> ratings, Timestamp asOf) {
     return ratings.filter(col("event_time").isNull().or(col("event_time").lt(lit(asOf))));

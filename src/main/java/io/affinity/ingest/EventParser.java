@@ -15,6 +15,10 @@ import org.apache.spark.sql.types.StructType;
  * item_id, event_type, event_time, quantity, price, session_id. Cancellations (a negative purchase
  * quantity, or an invoice number with the configured prefix) become the configured return type
  * with the absolute quantity, so monetary value can be netted instead of losing the row.
+ *
+ * <p>An optional {@code description} column (invoice logs repeat the product description on every
+ * line) is parsed as a ninth field ({@link #PARSED}) that is not part of {@code clean/events}:
+ * ingest counts it per item into {@code clean/item_descriptions} instead (see IngestStage).
  */
 final class EventParser extends RowParser {
   static final StructType SCHEMA = new StructType()
@@ -26,7 +30,13 @@ final class EventParser extends RowParser {
       .add("price", DataTypes.DoubleType, true)
       .add("session_id", DataTypes.StringType, true);
 
-  private static final int USER = 0, ITEM = 1, TYPE = 2, TIME = 3, QTY = 4, PRICE = 5, SESSION = 6, INVOICE = 7;
+  /** The event line's product description (trimmed; null when blank or not mapped). */
+  static final String DESCRIPTION = "description";
+  /** What {@link #parse} returns: {@link #SCHEMA} and the description. */
+  static final StructType PARSED = SCHEMA.add(DESCRIPTION, DataTypes.StringType, true);
+
+  private static final int USER = 0, ITEM = 1, TYPE = 2, TIME = 3, QTY = 4, PRICE = 5, SESSION = 6, INVOICE = 7,
+      DESCRIPTION_COLUMN = 8;
 
   private final EventsInput input;
   private final EventTypes types;
@@ -42,7 +52,7 @@ final class EventParser extends RowParser {
     this.futureLimit = futureLimit;
     CsvFormat csv = input.csv();
     List<Column> cols = new ArrayList<>();
-    String[] fields = {"user", "item", "event-type", "timestamp", "quantity", "price", "session", "invoice"};
+    String[] fields = {"user", "item", "event-type", "timestamp", "quantity", "price", "session", "invoice", "description"};
     for (String f : fields) {
       boolean required = f.equals("user") || f.equals("item") || f.equals("timestamp");
       cols.add(new Column(f, csv.column(f), required, csv.keyPrefix() + ".columns." + f));
@@ -52,7 +62,12 @@ final class EventParser extends RowParser {
 
   @Override
   StructType schema() {
-    return SCHEMA;
+    return PARSED;
+  }
+
+  /** Whether the input maps a description column ({@code columns.description}). */
+  boolean describes() {
+    return columns.get(DESCRIPTION_COLUMN).name() != null;
   }
 
   @Override
@@ -97,6 +112,6 @@ final class EventParser extends RowParser {
       throw new Reject(ReasonCode.OUT_OF_RANGE, "column '" + f.name(QTY) + "' = \"" + f.get(QTY).trim()
           + "\": quantity must be positive for " + type);
     }
-    return new Object[] {user, item, type, timestamp(time), quantity, price, text(f, SESSION)};
+    return new Object[] {user, item, type, timestamp(time), quantity, price, text(f, SESSION), text(f, DESCRIPTION_COLUMN)};
   }
 }

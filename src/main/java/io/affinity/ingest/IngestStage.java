@@ -60,6 +60,8 @@ public final class IngestStage implements Stage {
   private static final String CAPPED = "_capped";
   /** Marks a good row whose time is after the run date (plus the tolerance): out of this date's scope. */
   private static final String AFTER = "_after_run_date";
+  /** Descriptions of the event lines per item (with {@code input.events.columns.description}). */
+  static final String ITEM_DESCRIPTIONS = "item_descriptions";
 
   private final Settings settings;
 
@@ -390,6 +392,24 @@ public final class IngestStage implements Stage {
   }
 
   /**
+   * {@code clean/item_descriptions}: per item and description, the clean event lines that carry it.
+   * A separate dataset rather than a {@code description} column of {@code clean/events}: the
+   * description is an attribute of the item, not of the event, so the events every stage scans stay
+   * as they are (no text repeated on millions of lines, no history whose older partitions lack a
+   * column), and a few rows per item are all that recommend needs to take the most frequent one
+   * ({@code ContentSimilarity.texts}). Partitioned like {@code clean/events}: a delta when the
+   * events are one, so the history sums the counts of the same partitions.
+   *
+   * @param clean the clean event rows written tonight, with their description
+   */
+  private static Dataset<Row> itemDescriptions(Dataset<Row> clean) {
+    return clean.filter(col(EventParser.DESCRIPTION).isNotNull())
+        .groupBy(col("item_id"), col(EventParser.DESCRIPTION))
+        .agg(count(lit(1)).as("lines"))
+        .orderBy("item_id", EventParser.DESCRIPTION);
+  }
+
+  /**
    * Keeps the first occurrence (by file, then byte offset) of every key. Rows equal in every
    * column count as exact duplicates, other repeats of the key as key duplicates.
    *
@@ -448,8 +468,21 @@ public final class IngestStage implements Stage {
       redeliveryChecked = unique != kept;
       kept = unique;
     }
+    boolean describes = s.parser() instanceof EventParser e && e.describes();
+    if (describes) {
+      kept = kept.persist(StorageLevel.MEMORY_AND_DISK()); // written twice: the events and their descriptions
+    }
     // Written in key order within each file, as before the single window.
-    datasets.writeClean(kept.sortWithinPartitions(keyCols.toArray(new Column[0])), s.name(), s.delta());
+    String[] written = s.parser() instanceof EventParser ? EventParser.SCHEMA.fieldNames() : typed;
+    datasets.writeClean(kept.select(Arrays.stream(written).map(org.apache.spark.sql.functions::col).toArray(Column[]::new))
+        .sortWithinPartitions(keyCols.toArray(new Column[0])), s.name(), s.delta());
+    if (describes) {
+      rows.sparkSession().sparkContext().setJobDescription("ingest: item descriptions");
+      datasets.writeClean(itemDescriptions(kept), ITEM_DESCRIPTIONS, s.delta());
+      kept.unpersist();
+    } else if (s.parser() instanceof EventParser) {
+      datasets.delete("clean/" + ITEM_DESCRIPTIONS); // a stale partition of an earlier run of this date
+    }
     flagged.unpersist();
     // After a redelivery check, counted from what was written: the re-delivered rows are the difference.
     long clean = redeliveryChecked ? datasets.readPartitions("clean/" + s.name(), List.of(datasets.runDate())).count()

@@ -65,7 +65,11 @@ public final class Pipeline {
         entry.putAll(heap.peaks());
         entry.putAll(report.asMap());
         manifest.update(top, stage.name(), entry);
-        LOG.info("stage {} succeeded in {} s: {}", stage.name(), entry.get("seconds"), summary(report));
+        if (report.get(SKIPPED) != null) {
+          LOG.info("stage {} skipped: {}", stage.name(), report.get(SKIPPED));
+        } else {
+          LOG.info("stage {} succeeded in {} s: {}", stage.name(), entry.get("seconds"), summary(report));
+        }
       } catch (RuntimeException e) {
         entry.put("status", "failed");
         entry.put("seconds", seconds(start));

@@ -170,7 +170,7 @@ final class ModelFeatures {
 
   /** Columns of the training users that are never attribute inputs, besides the behavioural ones. */
   private static final List<String> NOT_ATTRIBUTES = List.of("user_id", "user_idx", "signup_date",
-      TrainingData.LABEL, TrainingData.SPLIT, TrainingData.WEIGHT);
+      TrainingData.LABEL, TrainingData.SPLIT, TrainingData.WEIGHT, TrainingData.SPEND, TrainingData.PREVIOUS_SPEND);
 
   /**
    * The configured attributes, or for {@link PropensitySettings#ALL_ATTRIBUTES} every attribute

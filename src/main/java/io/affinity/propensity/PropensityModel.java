@@ -70,6 +70,17 @@ public final class PropensityModel {
     return pipeline;
   }
 
+  /**
+   * The fitted feature preparation ({@link ModelFeatures}: from {@code features/users} columns to
+   * {@link ModelFeatures#VECTOR}), without the regression and the calibration: the expected-spend
+   * model reuses it, so both parts of the two-part model read the same inputs the same way.
+   */
+  Transformer[] preparation() {
+    Transformer[] stages = pipeline.stages();
+    // Layout written by PropensityTrainer: preparation..., regression, margin slicer, calibration.
+    return java.util.Arrays.copyOf(stages, stages.length - 3);
+  }
+
   /** The input columns plus {@link #RAW_SCORE}, {@link #UNCALIBRATED} and {@link #PROBABILITY}. */
   public Dataset<Row> transform(Dataset<Row> users) {
     Transformer[] stages = pipeline.stages();

@@ -27,7 +27,9 @@ import java.util.Set;
  * @param minAucRoc model-quality gate on the test users' AUC-ROC
  * @param label where the training label comes from: {@link Label#EVENTS} (a purchase in the label
  *     window) or a column of the users table
- * @param exclude attribute columns never used as model inputs (they leak the outcome)
+ * @param exclude attribute columns never used as model inputs (they leak the outcome); includes the
+ *     spend amount column of table mode
+ * @param spend the expected-spend model ({@link Spend})
  */
 public record PropensitySettings(
     int horizonDays,
@@ -45,7 +47,8 @@ public record PropensitySettings(
     int minClassUsers,
     double minAucRoc,
     Label label,
-    List<String> exclude) {
+    List<String> exclude,
+    Spend spend) {
 
   /** Every attribute column of the users table except the label and {@code exclude}. */
   public static final String ALL_ATTRIBUTES = "*";
@@ -55,7 +58,22 @@ public record PropensitySettings(
       double testShare, long seed, boolean balancedClassWeights, List<Double> regParams, List<Double> elasticNetParams,
       int maxIter, Calibration calibration, int reliabilityBins, int minClassUsers, double minAucRoc) {
     this(horizonDays, features, attributes, validationShare, testShare, seed, balancedClassWeights, regParams,
-        elasticNetParams, maxIter, calibration, reliabilityBins, minClassUsers, minAucRoc, Label.EVENTS, List.of());
+        elasticNetParams, maxIter, calibration, reliabilityBins, minClassUsers, minAucRoc, Label.EVENTS, List.of(),
+        Spend.DEFAULT);
+  }
+
+  /**
+   * The second part of the expected-spend model: E[spend | buys], fitted on the buyers of the
+   * training users (key {@code affinity.propensity.spend}).
+   *
+   * @param enabled whether to fit it; off = {@code expected_spend} and {@code expected_value} are null
+   * @param regParams candidate ridge strengths of the linear regression on ln(spend)
+   * @param amountColumn table mode: the numeric users-table column holding a responder's amount
+   *     (snake case, as ingested); empty = no spend model in table mode. Event mode ignores it.
+   */
+  public record Spend(boolean enabled, List<Double> regParams, String amountColumn) implements java.io.Serializable {
+    /** On, with the default grid and no table-mode amount. */
+    public static final Spend DEFAULT = new Spend(true, List.of(0.0, 0.01, 0.1, 1.0), "");
   }
 
   /**
@@ -162,8 +180,41 @@ public record PropensitySettings(
     int bins = r.integer(P + "reliability-bins", 2, 100);
     int minClass = r.integer(P + "min-class-users", 1, 1_000_000);
     double minAuc = r.number(P + "gate.min-auc-roc", 0, 1, false);
+    Spend spend = spend(r, label, attributes);
+    if (!spend.amountColumn().isEmpty() && !exclude.contains(spend.amountColumn())) {
+      exclude.add(spend.amountColumn()); // the amount is only known after the response: it would leak it
+    }
     return new PropensitySettings(horizon, features, attributes, validation, test, seed, balanced, regParams, elasticNet,
-        maxIter, calibration, bins, minClass, minAuc, label, List.copyOf(exclude));
+        maxIter, calibration, bins, minClass, minAuc, label, List.copyOf(exclude), spend);
+  }
+
+  /** The spend model's keys; the amount column must be a numeric users column of a table-mode run. */
+  private static Spend spend(ConfigReader r, Label label, List<String> attributes) {
+    boolean enabled = r.bool(P + "spend.enabled");
+    List<Double> reg = r.numberList(P + "spend.grid.reg-param", 0, 1e6);
+    String column = r.string(P + "spend.amount-column").trim();
+    if (column.isEmpty()) {
+      return new Spend(enabled, List.copyOf(reg), "");
+    }
+    if (!label.fromTable()) {
+      throw new SettingsException(P + "spend.amount-column", column, "is for table mode (" + P + "label.column set); "
+          + "with an event log the spend comes from purchase prices: leave it empty");
+    }
+    if (!r.strings("affinity.input.users.numeric").contains(column)) {
+      throw new SettingsException(P + "spend.amount-column", column, "must be one of affinity.input.users.numeric "
+          + r.strings("affinity.input.users.numeric") + " (so that it is ingested as a number)");
+    }
+    String name = io.affinity.ingest.ColumnNames.attribute(column);
+    if (name.equals(label.column())) {
+      throw new SettingsException(P + "spend.amount-column", column, "is the label column; name the amount column");
+    }
+    for (String a : attributes) {
+      if (io.affinity.ingest.ColumnNames.attribute(a).equals(name)) {
+        throw new SettingsException(P + "attributes", a, "is the spend amount column (" + P + "spend.amount-column): "
+            + "it is known only after the response and cannot be an input");
+      }
+    }
+    return new Spend(enabled, List.copyOf(reg), name);
   }
 
   /**

@@ -35,6 +35,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkContext;
@@ -62,6 +63,8 @@ public final class PropensityStage implements Stage {
   private static final Logger LOG = LoggerFactory.getLogger(PropensityStage.class);
   /** Dataset name of the saved model. */
   public static final String MODEL_DATASET = "models/propensity";
+  /** Dataset name of the saved expected-spend model. */
+  public static final String SPEND_MODEL_DATASET = "models/spend";
 
   private final EventTypes types;
   private final PropensitySettings settings;
@@ -126,10 +129,19 @@ public final class PropensityStage implements Stage {
       Dataset<Row> test = labelled.filter(col(SPLIT).equalTo(TEST));
 
       PropensityModel model = new PropensityTrainer(settings).train(train, validation, report);
+      Optional<SpendTrainer.Fitted> spend = trainSpend(model, train, validation, report);
 
       sc.setJobDescription("propensity: test metrics");
       Dataset<Row> scoredTest = model.transform(test).persist(StorageLevel.MEMORY_AND_DISK());
       double aucRoc = evaluate(scoredTest, report);
+      if (fromTable) {
+        sc.setJobDescription("propensity: best single attribute baseline");
+        report.section("metrics").put("baseline_attribute", AttributeBaseline.best(train, test,
+            AttributeBaseline.usable(train, ModelFeatures.attributes(settings, train))));
+      }
+      if (spend.isPresent()) {
+        evaluateSpend(spend.get(), scoredTest, report.section("expected_spend"));
+      }
       scoredTest.unpersist();
 
       Map<String, Object> gate = report.section("gate");
@@ -149,7 +161,11 @@ public final class PropensityStage implements Stage {
 
       sc.setJobDescription("propensity: save model");
       report.put("model_path", saveModel(ds, model).toString());
-      score(ctx, model, current, report);
+      if (spend.isPresent()) {
+        ds.publish(SPEND_MODEL_DATASET, dir -> spend.get().model().save(dir.toString()));
+        report.section("expected_spend").put("model_path", ds.path(SPEND_MODEL_DATASET).toString());
+      }
+      score(ctx, model, spend.map(SpendTrainer.Fitted::model), current, report);
       return report;
     } finally {
       if (labelled != null) {
@@ -167,7 +183,87 @@ public final class PropensityStage implements Stage {
   private Dataset<Row> eventLabels(Datasets ds, Timestamp cutoff, Timestamp end) {
     TrainingData.Inputs inputs = new TrainingData.Inputs(ds.cleanHistory("events", "ingest"),
         ds.cleanHistoryIfPresent("ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
-    return TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types);
+    return TrainingData.withSpend(
+        TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types),
+        inputs, cutoff, end, types);
+  }
+
+  /**
+   * The expected-spend model when it applies: on in the settings, and spend known (event mode, or
+   * table mode with an amount column). Otherwise, or with too few spending buyers, the section says
+   * why and the spend columns of the output are null.
+   */
+  private Optional<SpendTrainer.Fitted> trainSpend(PropensityModel model, Dataset<Row> train, Dataset<Row> validation,
+      StageReport report) {
+    Map<String, Object> out = report.section("expected_spend");
+    if (!settings.spend().enabled()) {
+      out.put("status", "off");
+      out.put("reason", "affinity.propensity.spend.enabled = false");
+      return Optional.empty();
+    }
+    if (settings.label().fromTable() && settings.spend().amountColumn().isEmpty()) {
+      out.put("status", "off");
+      out.put("reason", "table mode without affinity.propensity.spend.amount-column: no spend to learn from");
+      return Optional.empty();
+    }
+    out.put("target", settings.label().fromTable()
+        ? "users-table column " + settings.spend().amountColumn() + " of the responders"
+        : "net purchase value in the label window (quantity x price minus returns, floored at 0)");
+    long started = System.nanoTime();
+    Optional<SpendTrainer.Fitted> fitted =
+        new SpendTrainer(settings.spend(), settings.minClassUsers()).train(model.preparation(), train, validation, out);
+    timing(out, "fit_seconds", started);
+    return fitted;
+  }
+
+  /**
+   * Test-user metrics of expected_value against the actual spend in the label window, beside the
+   * simple predictions a marketer would otherwise use: the constant two-part model (P(buy) times the
+   * mean spend of the training buyers: what the regression adds), and in event mode the spend of the
+   * previous horizon and the all-time spend rate (monetary per horizon of tenure).
+   */
+  private void evaluateSpend(SpendTrainer.Fitted spend, Dataset<Row> scoredTest, Map<String, Object> out) {
+    long started = System.nanoTime();
+    Dataset<Row> test = spend.model().transform(scoredTest).persist(StorageLevel.MEMORY_AND_DISK());
+    org.apache.spark.sql.Column actual = col(TrainingData.SPEND);
+    Map<String, Object> metrics = new LinkedHashMap<>();
+    metrics.put("evaluated_on", "test users (non-buyers spend 0)");
+    metrics.putAll(SpendEvaluation.actuals(test, actual));
+    Map<String, org.apache.spark.sql.Column> predictions = new LinkedHashMap<>();
+    predictions.put("model", col(SpendModel.EXPECTED_VALUE));
+    predictions.put("constant_spend", col(PropensityModel.PROBABILITY).multiply(spend.meanSpend()));
+    if (!settings.label().fromTable()) {
+      double h = settings.horizonDays();
+      predictions.put("previous_horizon", col(TrainingData.PREVIOUS_SPEND));
+      predictions.put("history_rate", coalesce(col("monetary"), lit(0.0)).multiply(h)
+          .divide(org.apache.spark.sql.functions.greatest(col("tenure_days"), lit(h))));
+    }
+    Map<String, Map<String, Object>> all = SpendEvaluation.evaluateAll(test, predictions, actual);
+    metrics.put("model", all.remove("model"));
+    Map<String, Map<String, Object>> baselines = all;
+    metrics.put("baselines", baselines);
+    // The second part alone: E[spend | buy] on the test users who bought, against the training
+    // buyers' mean (what the regression adds; a constant has no Spearman).
+    Dataset<Row> buyers = test.filter(actual.gt(0));
+    Map<String, org.apache.spark.sql.Column> given = new LinkedHashMap<>();
+    given.put("model", col(SpendModel.EXPECTED_SPEND));
+    given.put("constant_spend", lit(spend.meanSpend()));
+    Map<String, Object> givenPurchase = new LinkedHashMap<>();
+    givenPurchase.put("buyers", buyers.count());
+    givenPurchase.putAll(SpendEvaluation.evaluateAll(buyers, given, actual));
+    metrics.put("given_purchase", givenPurchase);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> model = (Map<String, Object>) metrics.get("model");
+    metrics.put("against_strongest_baseline", SpendEvaluation.compare(model, baselines));
+    out.put("metrics", metrics);
+    test.unpersist();
+    timing(out, "evaluate_seconds", started);
+  }
+
+  private static void timing(Map<String, Object> section, String key, long startedNanos) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> t = (Map<String, Object>) section.computeIfAbsent("timings", k -> new LinkedHashMap<>());
+    t.put(key, Math.round((System.nanoTime() - startedNanos) / 1e8) / 10.0);
   }
 
   /**
@@ -182,7 +278,11 @@ public final class PropensityStage implements Stage {
     label.put("rows", c.getLong(0));
     label.put("labelled_rows", c.getLong(1));
     label.put("unlabelled_rows", c.getLong(0) - c.getLong(1));
-    return all.filter(col(LABEL).isNotNull());
+    String amount = settings.spend().amountColumn();
+    return all.filter(col(LABEL).isNotNull())
+        .withColumn(TrainingData.SPEND, amount.isEmpty() ? lit(0.0)
+            : when(col(LABEL).equalTo(1.0), col(amount).cast("double")).otherwise(lit(0.0)))
+        .withColumn(TrainingData.PREVIOUS_SPEND, lit(null).cast("double"));
   }
 
   /**
@@ -266,7 +366,8 @@ public final class PropensityStage implements Stage {
         Metrics.evaluate(scoredTest, PropensityModel.PROBABILITY, PropensityModel.RAW_SCORE, bins);
     metrics.put("calibrated", calibrated);
     if (settings.label().fromTable()) {
-      metrics.put("baseline_recency", "not computed: the label is a users-table column, not a next purchase");
+      metrics.put("baseline_recency", "not computed: the label is a users-table column, not a next purchase; "
+          + "see baseline_attribute");
       return (Double) calibrated.get("auc_roc");
     }
     // Baseline: the more recent the last purchase, the likelier the next; never purchased ranks last.
@@ -287,24 +388,36 @@ public final class PropensityStage implements Stage {
   }
 
   /** Scores every user of features/users and writes propensity/run_date=D. */
-  private void score(StageContext ctx, PropensityModel model, Dataset<Row> current, StageReport report) {
+  private void score(StageContext ctx, PropensityModel model, Optional<SpendModel> spend, Dataset<Row> current,
+      StageReport report) {
     ctx.spark().sparkContext().setJobDescription("propensity: score users as of the run date");
-    Dataset<Row> scored = model.transform(current)
-        .select(col("user_id"), col(PropensityModel.PROBABILITY), col(PropensityModel.RAW_SCORE))
+    Dataset<Row> probabilities = model.transform(current);
+    Dataset<Row> withSpend = spend.isPresent() ? spend.get().transform(probabilities)
+        : probabilities.withColumn(SpendModel.EXPECTED_SPEND, lit(null).cast("double"))
+            .withColumn(SpendModel.EXPECTED_VALUE, lit(null).cast("double"));
+    Dataset<Row> scored = withSpend
+        .select(col("user_id"), col(PropensityModel.PROBABILITY), col(PropensityModel.RAW_SCORE),
+            col(SpendModel.EXPECTED_SPEND), col(SpendModel.EXPECTED_VALUE))
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> out = Deciles.assign(scored,
             col(PropensityModel.PROBABILITY).desc(), col(PropensityModel.RAW_SCORE).desc(), col("user_id").asc())
-        .select(col("user_id"), col(PropensityModel.PROBABILITY), col(Deciles.COLUMN), col(PropensityModel.RAW_SCORE));
+        .select(col("user_id"), col(PropensityModel.PROBABILITY), col(Deciles.COLUMN), col(PropensityModel.RAW_SCORE),
+            col(SpendModel.EXPECTED_SPEND), col(SpendModel.EXPECTED_VALUE));
     ctx.datasets().write(out, "propensity");
     scored.unpersist();
 
     Dataset<Row> written = ctx.datasets().read("propensity", name());
     Map<String, Object> scoring = report.section("scoring");
-    Row all = written.agg(count(lit(1)), avg(col(PropensityModel.PROBABILITY)), sum(col(PropensityModel.PROBABILITY)))
+    Row all = written.agg(count(lit(1)), avg(col(PropensityModel.PROBABILITY)), sum(col(PropensityModel.PROBABILITY)),
+            avg(col(SpendModel.EXPECTED_SPEND)), sum(col(SpendModel.EXPECTED_VALUE)))
         .first();
     scoring.put("users", all.getLong(0));
     scoring.put("mean_probability", Metrics.round(all.getDouble(1)));
     scoring.put("expected_buyers", Metrics.round(all.getDouble(2)));
+    if (spend.isPresent()) {
+      scoring.put("mean_expected_spend", Metrics.round(all.getDouble(3)));
+      scoring.put("expected_revenue", Metrics.round(all.getDouble(4)));
+    }
     List<Map<String, Object>> deciles = new ArrayList<>();
     for (Row r : written.groupBy(Deciles.COLUMN)
         .agg(count(lit(1)), min(PropensityModel.PROBABILITY), max(PropensityModel.PROBABILITY), avg(PropensityModel.PROBABILITY))

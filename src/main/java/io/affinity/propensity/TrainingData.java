@@ -30,6 +30,10 @@ final class TrainingData {
   static final String TRAIN = "train";
   static final String VALIDATION = "validation";
   static final String TEST = "test";
+  /** Spend in the label window (event mode) or the amount column of a responder (table mode). */
+  static final String SPEND = "_spend";
+  /** Spend in the horizon before the cutoff: the naive "they will spend what they just spent" baseline. */
+  static final String PREVIOUS_SPEND = "_previous_spend";
 
   /** Labelled users per partition: ~10 MB at two dozen double features. */
   private static final long ROWS_PER_PARTITION = 50_000;
@@ -70,6 +74,21 @@ final class TrainingData {
     return features.join(buyers, "user_id", "left")
         .withColumn(LABEL, coalesce(col("_bought"), lit(0.0)))
         .drop("_bought");
+  }
+
+  /**
+   * Adds {@link #SPEND} (net spend in {@code [cutoff, end)}) and {@link #PREVIOUS_SPEND} (in the
+   * horizon of the same length before the cutoff), both 0 for a user without purchases there. The
+   * previous spend is history before the cutoff, so it is known when the features are; it is a
+   * baseline, not a model input.
+   */
+  static Dataset<Row> withSpend(Dataset<Row> labelled, Inputs in, Timestamp cutoff, Timestamp end, EventTypes types) {
+    Timestamp before = new Timestamp(cutoff.getTime() - (end.getTime() - cutoff.getTime()));
+    Dataset<Row> next = UserFeatures.spend(in.events(), in.items(), cutoff, end, types, SPEND);
+    Dataset<Row> previous = UserFeatures.spend(in.events(), in.items(), before, cutoff, types, PREVIOUS_SPEND);
+    return labelled.join(next, new String[] {"user_id"}, "left").join(previous, new String[] {"user_id"}, "left")
+        .withColumn(SPEND, coalesce(col(SPEND), lit(0.0)))
+        .withColumn(PREVIOUS_SPEND, coalesce(col(PREVIOUS_SPEND), lit(0.0)));
   }
 
   /**

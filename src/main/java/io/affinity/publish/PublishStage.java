@@ -27,7 +27,7 @@ import org.apache.spark.sql.Row;
  * <p>Audience has one row per user found in any of this date's {@code segments},
  * {@code propensity} or {@code recommendations} (a full outer join on user_id): user_id,
  * segment_id, segment_label, propensity (the calibrated probability), propensity_decile,
- * top_items (item ids ordered by rank), top_items_source (the source of the user's first
+ * expected_spend and expected_value (the two-part spend model; null without one), top_items (item ids ordered by rank), top_items_source (the source of the user's first
  * recommendation: als, segment_popular or popular), group ({@code target} or {@code control},
  * {@link ControlGroups}). A user missing from one of the
  * three inputs has nulls in that input's columns; the manifest counts such users. The three inputs
@@ -62,9 +62,10 @@ public final class PublishStage implements Stage {
     Datasets ds = ctx.datasets();
     Dataset<Row> segments = ds.read("segments", "segment")
         .select(col("user_id"), col("segment_id"), col("segment_label"), lit(true).as("_in_segments"));
-    Dataset<Row> propensity = ds.read("propensity", "propensity")
+    Dataset<Row> scored = ds.read("propensity", "propensity");
+    Dataset<Row> propensity = scored
         .select(col("user_id"), col("probability").as("propensity"), col("decile").as("propensity_decile"),
-            lit(true).as("_in_propensity"));
+            spend(scored, "expected_spend"), spend(scored, "expected_value"), lit(true).as("_in_propensity"));
     Dataset<Row> top = recommendations ? topItems(ds.read("recommendations", "recommend"))
         : ctx.spark().emptyDataFrame().select(lit(null).cast("string").as("user_id"),
             lit(null).cast("array<string>").as("top_items"), lit(null).cast("string").as("top_items_source"),
@@ -77,7 +78,7 @@ public final class PublishStage implements Stage {
     // the same name would clash with partition discovery in Spark, DuckDB and pyarrow).
     Dataset<Row> audience = joined.select(
         col("user_id"), col("segment_id"), col("segment_label"), col("propensity"), col("propensity_decile"),
-        col("top_items"), col("top_items_source"));
+        col("expected_spend"), col("expected_value"), col("top_items"), col("top_items_source"));
     StageReport report = new StageReport();
     ctx.spark().sparkContext().setJobDescription("publish: control groups");
     ds.write(ControlGroups.assign(audience, control, report.section("control_groups")), AUDIENCE);
@@ -95,6 +96,15 @@ public final class PublishStage implements Stage {
     report.put("user_ids", ds.userIds());
     report.put("latest", PublishedRuns.markPublished(ds).toString());
     return report;
+  }
+
+  /**
+   * A spend column of propensity/, or a null double when the output predates the spend model (a
+   * propensity output written by an earlier release and republished), so the audience schema stays one.
+   */
+  private static Column spend(Dataset<Row> propensity, String name) {
+    return java.util.Arrays.asList(propensity.columns()).contains(name) ? col(name)
+        : lit(null).cast("double").as(name);
   }
 
   /** Items in rank order per user: sort the (rank, item, source) structs, then keep the item ids. */

@@ -6,12 +6,18 @@ import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.min;
+import static org.apache.spark.sql.functions.negate;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.trim;
+import static org.apache.spark.sql.functions.when;
 
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Pipeline;
@@ -57,7 +63,7 @@ final class ContentSimilarity {
     List<Column> parts = new ArrayList<>();
     for (String c : List.of("title", "description", "category")) {
       if (Arrays.asList(items.columns()).contains(c)) {
-        parts.add(coalesce(col(c).cast("string"), lit("")));
+        parts.add(col(c).cast("string")); // concat_ws skips nulls
       }
     }
     if (parts.isEmpty()) {
@@ -65,6 +71,47 @@ final class ContentSimilarity {
     }
     Column text = trim(concat_ws(" ", parts.toArray(new Column[0])));
     return items.select(col("item_idx"), text.as("text")).filter(length(col("text")).gt(0));
+  }
+
+  /**
+   * {@link #texts(Dataset)} with the descriptions of the event log: an item without a title (none
+   * in {@code input.items}, or no items input at all) takes the most frequent description of its
+   * event lines ({@link #mostFrequentDescriptions}); an item with a title keeps its title alone, so
+   * the items input wins where it says something. "No title" rather than "no text at all": a
+   * category alone names a department, not the product, and every item of a department would
+   * otherwise match every other by that one term.
+   *
+   * @param items features/items: item_id, item_idx, title and category (description optional)
+   * @param descriptions the history of {@code clean/item_descriptions} (item_id, description,
+   *     lines), empty when the event log maps no description column
+   * @return item_idx, text, for items whose text is not blank
+   */
+  static Dataset<Row> texts(Dataset<Row> items, Optional<Dataset<Row>> descriptions) {
+    if (descriptions.isEmpty()) {
+      return texts(items);
+    }
+    Column title = Arrays.asList(items.columns()).contains("title") ? col("title").cast("string") : lit(null).cast("string");
+    Column untitled = title.isNull().or(length(trim(title)).equalTo(0));
+    Column own = Arrays.asList(items.columns()).contains("description") ? col("description") : lit(null).cast("string");
+    Dataset<Row> joined = items.join(mostFrequentDescriptions(descriptions.get())
+        .withColumnRenamed("description", "_event_description"), new String[] {"item_id"}, "left");
+    return texts(joined.withColumn("description", coalesce(own, when(untitled, col("_event_description")))));
+  }
+
+  /**
+   * Each item's most frequent non-blank description: summed over the partitions of the history,
+   * the one on the most lines; a tie goes to the lexicographically smallest (by code point), so
+   * the choice does not depend on the order of partitions or tasks. Two aggregations, no collect.
+   *
+   * @param counts item_id, description, lines (rows of {@code clean/item_descriptions})
+   * @return item_id, description: one row per item with a non-blank description
+   */
+  static Dataset<Row> mostFrequentDescriptions(Dataset<Row> counts) {
+    Column best = min(struct(negate(col("lines")).as("minus_lines"), col("description").as("description")));
+    return counts.filter(col("description").isNotNull().and(length(trim(col("description"))).gt(0)))
+        .groupBy("item_id", "description").agg(sum("lines").as("lines"))
+        .groupBy("item_id").agg(best.as("best"))
+        .select(col("item_id"), col("best.description").as("description"));
   }
 
   /**

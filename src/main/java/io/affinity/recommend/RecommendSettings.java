@@ -63,13 +63,17 @@ public record RecommendSettings(
    * Content similarity from item text (TF-IDF) and how it enters similar items and recommendations.
    *
    * @param enabled false = no content similarity: similar items are ALS only, no {@code content} rows
-   * @param blendWeight weight of the ALS cosine in the blended similarity (content gets 1 - weight)
+   * @param blendWeight weight of the ALS cosine in the blended similarity (content gets 1 - weight):
+   *     the weight used when {@code tuneBlendWeight} is false or the validation cannot measure one
    * @param maxSlots at most this many of the top-n rows per user may be new items chosen by content
    * @param newItemMaxUsers an item with fewer distinct users than this (or without ALS factors) is new
    * @param minSimilarity content cosine a new item needs with an item of the user's history
+   * @param tuneBlendWeight true = the blend weight is the one of {@code blendWeightGrid} with the
+   *     highest next-item hit rate on the validation split
+   * @param blendWeightGrid the weights compared, each in [0, 1]
    */
   public record ContentSettings(boolean enabled, double blendWeight, int maxSlots, int newItemMaxUsers,
-      double minSimilarity) implements Serializable {}
+      double minSimilarity, boolean tuneBlendWeight, List<Double> blendWeightGrid) implements Serializable {}
 
   /** Reads and validates every key under {@code affinity.recommend}. */
   public static RecommendSettings from(ConfigReader r) {
@@ -135,7 +139,9 @@ public record RecommendSettings(
             r.number(P + "content.blend-weight", 0, 1, false),
             r.integer(P + "content.max-slots", 0, 1000),
             r.integer(P + "content.new-item-max-users", 0, 1_000_000),
-            r.number(P + "content.min-similarity", 0, 1, false)));
+            r.number(P + "content.min-similarity", 0, 1, false),
+            r.oneOf(P + "content.blend-weight-search", "validation", "fixed").equals("validation"),
+            r.numberList(P + "content.blend-weight-grid", 0, 1)));
   }
 
   private static List<String> eventTypes(ConfigReader r, String key, List<String> names, String returned,

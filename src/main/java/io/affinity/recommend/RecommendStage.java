@@ -34,8 +34,8 @@ import org.apache.spark.storage.StorageLevel;
  * against a popularity baseline, refit on all data, then top-N recommendations with an explanation
  * for every user of the clean data and the most similar items of every item.
  *
- * <p>Reads clean/events (and clean/ratings), idmaps, features/interactions or features/ratings,
- * features/items and, when present, segments for the run date. Writes {@code recommendations/},
+ * <p>Reads clean/events (and clean/ratings, clean/item_descriptions), idmaps, features/interactions
+ * or features/ratings, features/items and, when present, segments for the run date. Writes {@code recommendations/},
  * {@code similar_items/} and the model at {@code models/recommend/}, all for the run date. Output
  * schemas, metric definitions and operational notes: docs/RECOMMEND.md.
  */
@@ -100,10 +100,15 @@ public final class RecommendStage implements Stage {
     report.put("as_of", asOf.toString());
     report.put("checkpoint_dir", checkpoints);
 
+    // Item texts: features/items (the items input) and, for items without a title there, the most
+    // frequent description of their event lines (clean/item_descriptions, written by ingest when
+    // input.events.columns.description is mapped). As of D, also at the validation split, like titles.
+    Dataset<Row> itemTexts = settings.content().enabled()
+        ? ContentSimilarity.texts(ds.read("features/items", "features"), ds.cleanHistoryIfPresent("item_descriptions"))
+        : null;
     long validationStart = System.nanoTime();
     Validation.Outcome v = Validation.run(spark, settings, types, features.halfLifeDays(), events, ratings,
-        userMap, itemMap, split,
-        settings.content().enabled() ? ContentSimilarity.texts(ds.read("features/items", "features")) : null);
+        userMap, itemMap, split, itemTexts);
     seconds(report, "validation_seconds", validationStart);
     report.put("split", v.split());
     report.put("search", settings.search() ? "grid" : "fixed");
@@ -133,7 +138,8 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> refitAndPublish(ctx, v.chosen(), events, userMap, cleanEvents, cleanRatings, ratings, asOf, report));
+        () -> refitAndPublish(ctx, v.chosen(), v.blend(), events, userMap, cleanEvents, cleanRatings, ratings, itemTexts,
+            asOf, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -146,9 +152,9 @@ public final class RecommendStage implements Stage {
    *
    * @return the size of the catalog recommendations were drawn from
    */
-  private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Dataset<Row> events,
-      Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
-      Optional<Dataset<Row>> ratings, Instant asOf, StageReport report) {
+  private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Validation.Blend blend,
+      Dataset<Row> events, Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
+      Optional<Dataset<Row>> ratings, Dataset<Row> itemTexts, Instant asOf, StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
     long t0 = System.nanoTime();
@@ -199,7 +205,7 @@ public final class RecommendStage implements Stage {
     if (settings.content().enabled()) {
       spark.sparkContext().setJobDescription("recommend: content similarity (TF-IDF)");
       long contentStart = System.nanoTime();
-      content = ContentSimilarity.fit(ContentSimilarity.texts(ds.read("features/items", "features")), catalog);
+      content = ContentSimilarity.fit(itemTexts, catalog);
       fresh = ContentSimilarity.newItems(events, scoring, settings.content().newItemMaxUsers());
       scoring.withNewItems(ContentSimilarity.newItemNeighbours(spark, content, fresh, NEW_ITEM_NEIGHBOURS,
           settings.content().maxSlots(), settings.content().minSimilarity(),
@@ -211,7 +217,11 @@ public final class RecommendStage implements Stage {
         freshCount += f ? 1 : 0;
       }
       contentReport.put("new_items", freshCount);
-      contentReport.put("blend_weight", settings.content().blendWeight());
+      contentReport.put("blend_weight", blend.weight());
+      contentReport.put("blend_weight_selection", blend.selection());
+      if (!blend.measured().isEmpty()) {
+        contentReport.put("blend_weight_validation", blend.measured());
+      }
       contentReport.put("max_slots", settings.content().maxSlots());
       seconds(report, "content_seconds", contentStart);
     }
@@ -245,7 +255,7 @@ public final class RecommendStage implements Stage {
 
     spark.sparkContext().setJobDescription("recommend: similar items");
     long similarStart = System.nanoTime();
-    RankedRows similar = SimilarItems.compute(spark, scoring, content, settings.content().blendWeight(), fresh,
+    RankedRows similar = SimilarItems.compute(spark, scoring, content, blend.weight(), fresh,
         settings.similarItems(), settings.blockSize(), spark.sessionState().conf().numShufflePartitions());
     ds.write(similar.rows(), "similar_items");
     similar.release();

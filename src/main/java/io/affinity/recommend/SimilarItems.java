@@ -48,8 +48,15 @@ final class SimilarItems {
   /** Blend candidates: the top this-many-times-n of each method. */
   static final int CANDIDATES = 4;
 
+  /** Output of {@link #blendGrid}: an item's blend list under one weight, by item idx. */
+  static final StructType GRID = new StructType()
+      .add("item_idx", DataTypes.IntegerType, false)
+      .add("weight", DataTypes.DoubleType, false)
+      .add("rank", DataTypes.IntegerType, false)
+      .add("similar_item_idx", DataTypes.IntegerType, false);
+
   /** Everything a task needs: ids, unit-length factors, the content index and the blend weight. */
-  private record Space(String[] ids, int[] factorRowOf, int[] positionOfFactorRow, float[] unit, int rank,
+  private record Space(String[] ids, int[] idx, int[] factorRowOf, int[] positionOfFactorRow, float[] unit, int rank,
       ContentSimilarity.Index content, double blendWeight, boolean[] fresh) implements Serializable {
 
     /** Factor row an item is ranked by; -1 for a new item with text (its factors rest on too few events). */
@@ -96,6 +103,41 @@ final class SimilarItems {
    */
   static RankedRows compute(SparkSession spark, ScoringModel model, ContentSimilarity.Index content,
       double blendWeight, boolean[] fresh, int n, int blockSize, int partitions) {
+    Space space = space(model, content, blendWeight, fresh);
+    List<Integer> items = new ArrayList<>();
+    for (int p = 0; p < space.ids().length; p++) {
+      if (space.factorRowOf()[p] >= 0 || (content != null && content.rowOf(p) >= 0)) {
+        items.add(p);
+      }
+    }
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<Space> b = jsc.broadcast(space);
+    JavaRDD<Row> out = jsc.parallelize(items, Math.max(1, Math.min(partitions, Math.max(1, items.size()))))
+        .mapPartitions(it -> rankPartition(b.value(), it, n, blockSize, null).iterator());
+    return new RankedRows(spark.createDataFrame(out, OUTPUT), b);
+  }
+
+  /**
+   * The {@code blend} lists of the given items under each of several weights, from one candidate
+   * search per item (the candidates do not depend on the weight, only their order does): what the
+   * validation compares to choose {@code blend-weight}. Items without a blend list (no factors, no
+   * text, or new) give no rows.
+   *
+   * @param positions catalog positions of the items to list
+   * @return rows of {@link #GRID}, and the broadcast they read
+   */
+  static RankedRows blendGrid(SparkSession spark, ScoringModel model, ContentSimilarity.Index content, boolean[] fresh,
+      double[] weights, List<Integer> positions, int n, int blockSize, int partitions) {
+    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Broadcast<Space> b = jsc.broadcast(space(model, content, weights.length == 0 ? 0.0 : weights[0], fresh));
+    double[] grid = weights.clone();
+    JavaRDD<Row> out = jsc.parallelize(positions, Math.max(1, Math.min(partitions, Math.max(1, positions.size()))))
+        .mapPartitions(it -> rankPartition(b.value(), it, n, blockSize, grid).iterator());
+    return new RankedRows(spark.createDataFrame(out, GRID), b);
+  }
+
+  /** Unit-length factors and the lookups of {@code model}, with the content index, for the tasks. */
+  private static Space space(ScoringModel model, ContentSimilarity.Index content, double blendWeight, boolean[] fresh) {
     int rows = model.factorRows();
     int rank = model.rank();
     float[] unit = new float[rows * rank];
@@ -113,24 +155,22 @@ final class SimilarItems {
       }
     }
     String[] ids = new String[model.catalogSize()];
+    int[] idx = new int[model.catalogSize()];
     int[] factorRowOf = new int[model.catalogSize()];
-    List<Integer> items = new ArrayList<>();
     for (int p = 0; p < ids.length; p++) {
       ids[p] = model.itemId(p);
+      idx[p] = model.itemIdx(p);
       factorRowOf[p] = model.factorRowOf(p);
-      if (factorRowOf[p] >= 0 || (content != null && content.rowOf(p) >= 0)) {
-        items.add(p);
-      }
     }
-    JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-    Broadcast<Space> b = jsc.broadcast(new Space(ids, factorRowOf, positionOfFactorRow, unit, rank, content,
-        blendWeight, fresh == null ? new boolean[ids.length] : fresh));
-    JavaRDD<Row> out = jsc.parallelize(items, Math.max(1, Math.min(partitions, Math.max(1, items.size()))))
-        .mapPartitions(it -> rankPartition(b.value(), it, n, blockSize).iterator());
-    return new RankedRows(spark.createDataFrame(out, OUTPUT), b);
+    return new Space(ids, idx, factorRowOf, positionOfFactorRow, unit, rank, content, blendWeight,
+        fresh == null ? new boolean[ids.length] : fresh);
   }
 
-  private static List<Row> rankPartition(Space s, Iterator<Integer> items, int n, int blockSize) {
+  /**
+   * The lists of one task's items: rows of {@link #OUTPUT}, or with a weight grid only the blend
+   * lists, one per weight, as rows of {@link #GRID}.
+   */
+  private static List<Row> rankPartition(Space s, Iterator<Integer> items, int n, int blockSize, double[] grid) {
     int factorRows = s.positionOfFactorRow().length;
     int alsK = Math.max(1, Math.min(CANDIDATES * n, Math.max(0, factorRows - 1)));
     int contentK = CANDIDATES * n;
@@ -144,6 +184,7 @@ final class SimilarItems {
     int[] contentRows = new int[contentK];
     float[] contentScores = new float[contentK];
     float[] v = new float[s.rank()];
+    double[] score = new double[alsK + contentK];
     while (items.hasNext()) {
       int size = 0;
       int scored = 0;
@@ -174,7 +215,17 @@ final class SimilarItems {
         int contentFound = contentRow < 0 ? 0
             : s.content().top(contentRow, null, contentK, scratch, contentRows, contentScores);
         if (row >= 0 && contentRow >= 0) {
-          blend(s, p, alsRows, alsFound, contentRows, contentFound, n, out);
+          int[] candidates = candidates(s, alsRows, alsFound, contentRows, contentFound);
+          for (double w : grid == null ? new double[] {s.blendWeight()} : grid) {
+            Integer[] order = blend(s, p, w, candidates, score);
+            for (int r = 0; r < Math.min(n, order.length); r++) {
+              int q = candidates[order[r]];
+              out.add(grid == null ? RowFactory.create(s.ids()[p], r + 1, s.ids()[q], score[order[r]], BLEND)
+                  : RowFactory.create(s.idx()[p], w, r + 1, s.idx()[q]));
+            }
+          }
+        } else if (grid != null) {
+          continue; // no blend list
         } else if (row >= 0) {
           for (int r = 0; r < Math.min(n, alsFound); r++) {
             out.add(RowFactory.create(s.ids()[p], r + 1, s.ids()[s.positionOfFactorRow()[alsRows[r]]],
@@ -191,9 +242,8 @@ final class SimilarItems {
     return out;
   }
 
-  /** The n best of both candidate lists by the blended score; ties to the lower catalog position. */
-  private static void blend(Space s, int p, int[] alsRows, int alsFound, int[] contentRows, int contentFound, int n,
-      List<Row> out) {
+  /** The distinct catalog positions of both candidate lists. */
+  private static int[] candidates(Space s, int[] alsRows, int alsFound, int[] contentRows, int contentFound) {
     int[] candidates = new int[alsFound + contentFound];
     int c = 0;
     for (int i = 0; i < alsFound; i++) {
@@ -202,18 +252,24 @@ final class SimilarItems {
     for (int i = 0; i < contentFound; i++) {
       candidates[c++] = s.content().positionOfRow(contentRows[i]);
     }
-    int[] distinct = Arrays.stream(candidates, 0, c).distinct().toArray();
-    double w = s.blendWeight();
-    Integer[] order = new Integer[distinct.length];
-    double[] score = new double[distinct.length];
-    for (int i = 0; i < distinct.length; i++) {
+    return Arrays.stream(candidates, 0, c).distinct().toArray();
+  }
+
+  /**
+   * The candidates ordered by w x ALS cosine + (1 - w) x content cosine, best first, ties to the
+   * lower catalog position.
+   *
+   * @param score filled with each candidate's blended score (by candidate index)
+   * @return candidate indices, best first
+   */
+  private static Integer[] blend(Space s, int p, double w, int[] candidates, double[] score) {
+    Integer[] order = new Integer[candidates.length];
+    for (int i = 0; i < candidates.length; i++) {
       order[i] = i;
-      score[i] = w * s.alsCosine(p, distinct[i]) + (1 - w) * s.contentCosine(p, distinct[i]);
+      score[i] = w * s.alsCosine(p, candidates[i]) + (1 - w) * s.contentCosine(p, candidates[i]);
     }
     Arrays.sort(order, (a, b) -> score[a] != score[b] ? Double.compare(score[b], score[a])
-        : Integer.compare(distinct[a], distinct[b]));
-    for (int r = 0; r < Math.min(n, order.length); r++) {
-      out.add(RowFactory.create(s.ids()[p], r + 1, s.ids()[distinct[order[r]]], score[order[r]], BLEND));
-    }
+        : Integer.compare(candidates[a], candidates[b]));
+    return order;
   }
 }

@@ -6,7 +6,10 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.size;
+import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 
 import io.affinity.config.Settings.EventTypes;
@@ -47,9 +50,10 @@ final class Validation {
    * @param metrics the metrics of the chosen candidate (empty when nothing could be evaluated)
    * @param baselines the same metrics for each popularity baseline by name ({@code recent} as
    *     configured, {@code all_time}); empty likewise
+   * @param blend the weight of the ALS cosine in blended similar items, and how it was chosen
    */
   record Outcome(AlsParams chosen, String selection, Map<String, Object> split, List<Map<String, Object>> candidates,
-      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines) {
+      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines, Blend blend) {
 
     /** Name of the stronger baseline: the higher NDCG@k ({@code recent} on a tie); null when none. */
     String strongest(int k) {
@@ -66,6 +70,18 @@ final class Validation {
       return best;
     }
   }
+
+  /**
+   * The blend weight of {@code similar_items} and how it was chosen.
+   *
+   * @param weight the weight of the ALS cosine
+   * @param selection how, in words
+   * @param measured the validation's measurement (users, hit rate per weight); empty when none
+   */
+  record Blend(double weight, String selection, Map<String, Object> measured) {}
+
+  /** Manifest key of a candidate's blend-weight measurement. */
+  static final String BLEND_WEIGHTS = "blend_weights";
 
   /** Manifest name of the baseline ranked by the configured recency. */
   static final String RECENT = "recent";
@@ -176,10 +192,15 @@ final class Validation {
           s.relevantEventTypes())) : null;
       // The lists as published also hold up to content.max-slots new items by content: measured
       // for every candidate beside the plain ALS lists, with the users' histories before the split.
-      ContentCheck content = canRank && itemTexts != null && s.content().maxSlots() > 0
-          ? new ContentCheck(ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog),
-              before,
-              TrainingData.perUser(before.select("user_idx", "item_idx").distinct(), "history"))
+      boolean tuneBlend = s.content().enabled() && s.content().tuneBlendWeight();
+      ContentSimilarity.Index splitIndex = canRank && itemTexts != null && (s.content().maxSlots() > 0 || tuneBlend)
+          ? ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog) : null;
+      ContentCheck content = splitIndex != null && s.content().maxSlots() > 0
+          ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx").distinct(), "history"))
+          : null;
+      BlendCheck blendCheck = splitIndex != null && tuneBlend
+          ? BlendCheck.of(splitIndex, nextItems(before, heldOut, excluded, truth.select("user_idx"),
+              catalogItems.select("item_idx"), s.relevantEventTypes()), s.content().blendWeightGrid(), catalog)
           : null;
       Map<String, Object> ratingBaseline = heldRatings != null && ratedPairs > 0
           ? RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction") : Map.of();
@@ -207,7 +228,7 @@ final class Validation {
         long scored = ratedPairs;
         m.putAll(TrainingData.releasingCaches(spark,
             () -> evaluate(spark, s, p, train, users, rankTruth, catalog, popular, rated, scored, reference,
-                content)));
+                before, content, blendCheck)));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         LOG.info("recommend: candidate {}", m);
         evaluated.add(m);
@@ -225,18 +246,82 @@ final class Validation {
       if (reference != null) {
         reference.release();
       }
+      if (blendCheck != null) {
+        blendCheck.next().unpersist();
+      }
     }
     Map<String, Object> metrics = new LinkedHashMap<>(chosenMetrics);
-    for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds")) {
+    for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds", BLEND_WEIGHTS)) {
       metrics.remove(key);
     }
+    Blend blend = chooseBlend(s.content(), chosenMetrics.get(BLEND_WEIGHTS));
     if (heldRatings != null) {
       heldRatings.unpersist();
     }
     truth.unpersist();
     truthPairs.unpersist();
     train.unpersist();
-    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines);
+    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines, blend);
+  }
+
+  /**
+   * The blend weight from the chosen candidate's measurement: the highest hit rate; on a tie the
+   * weight nearest {@code blend-weight}, then the lower. {@code blend-weight} itself when tuning is
+   * off or there was nothing to measure on.
+   *
+   * @param measured the chosen candidate's {@link #BLEND_WEIGHTS} entry, or null
+   */
+  @SuppressWarnings("unchecked")
+  static Blend chooseBlend(RecommendSettings.ContentSettings c, Object measured) {
+    if (!c.enabled() || !c.tuneBlendWeight()) {
+      return new Blend(c.blendWeight(), "fixed: content.blend-weight" + (c.enabled() ? " (blend-weight-search = fixed)"
+          : " (content similarity off)"), Map.of());
+    }
+    if (!(measured instanceof Map<?, ?> m) || ((Number) ((Map<String, Object>) m).get("users")).longValue() == 0) {
+      return new Blend(c.blendWeight(), "fixed: content.blend-weight (the validation split has no user whose last"
+          + " item before the split has a blend list and who bought an item of the split's catalog after it)",
+          measured instanceof Map<?, ?> ? (Map<String, Object>) measured : Map.of());
+    }
+    Map<String, Object> hitRates = (Map<String, Object>) ((Map<String, Object>) m).get("hit_rate");
+    double best = Double.NaN;
+    double bestRate = Double.NEGATIVE_INFINITY;
+    for (double w : c.blendWeightGrid()) {
+      double rate = ((Number) hitRates.get(weightKey(w))).doubleValue();
+      boolean better = rate > bestRate || (rate == bestRate && (Math.abs(w - c.blendWeight()) < Math.abs(best - c.blendWeight())
+          || (Math.abs(w - c.blendWeight()) == Math.abs(best - c.blendWeight()) && w < best)));
+      if (better) {
+        best = w;
+        bestRate = rate;
+      }
+    }
+    return new Blend(best, "validation: highest next-item hit rate of " + c.blendWeightGrid().size() + " weights",
+        (Map<String, Object>) measured);
+  }
+
+  /** A weight as a manifest key: "0.25". */
+  static String weightKey(double w) {
+    return String.valueOf(w);
+  }
+
+  /**
+   * What the blend weight is measured on: per evaluated user, the item of their last event of
+   * {@code relevant} types before the split (the query; on equal times the higher item idx) and the
+   * item of their first such event in the held-out window that was not excluded at the split (the
+   * next item; on equal times the lower idx), when it is another item of the split's catalog.
+   *
+   * @return user_idx, query_idx, next_idx
+   */
+  static Dataset<Row> nextItems(Dataset<Row> before, Dataset<Row> heldOut, Dataset<Row> excluded, Dataset<Row> evalUsers,
+      Dataset<Row> catalogIdx, List<String> relevant) {
+    org.apache.spark.sql.Column isRelevant = col("event_type").isin(relevant.toArray());
+    Dataset<Row> last = before.filter(isRelevant).groupBy("user_idx")
+        .agg(max(struct(col("event_time"), col("item_idx"))).as("last"))
+        .select(col("user_idx"), col("last.item_idx").as("query_idx"));
+    Dataset<Row> first = heldOut.filter(isRelevant).join(excluded, new String[] {"user_idx", "item_idx"}, "left_anti")
+        .join(catalogIdx, "item_idx")
+        .groupBy("user_idx").agg(min(struct(col("event_time"), col("item_idx"))).as("first"))
+        .select(col("user_idx"), col("first.item_idx").as("next_idx"));
+    return last.join(first, "user_idx").join(evalUsers, "user_idx").filter(col("query_idx").notEqual(col("next_idx")));
   }
 
   /**
@@ -248,7 +333,7 @@ final class Validation {
   private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
       Dataset<Row> train, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
       ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference,
-      ContentCheck content) {
+      Dataset<Row> before, ContentCheck content, BlendCheck blend) {
     spark.sparkContext().setJobDescription("recommend: validation fit " + p);
     ALSModel model = TrainingData.fit(s, p, train);
     Map<String, Object> m = new LinkedHashMap<>();
@@ -260,11 +345,13 @@ final class Validation {
       RankedRows recs = UserRanker.rankAll(spark, sm, input, s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
       recs.release();
+      // New at the split: too few users before it, or no factors in this candidate's model.
+      boolean[] fresh = content != null || blend != null
+          ? ContentSimilarity.newItems(before, sm, s.content().newItemMaxUsers()) : null;
       if (content != null) {
         spark.sparkContext().setJobDescription("recommend: validation ranking with content slots " + p);
         ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
-        withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(),
-            ContentSimilarity.newItems(content.before(), withContent, s.content().newItemMaxUsers()),
+        withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
             RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), s.content().minSimilarity(),
             spark.sessionState().conf().numShufflePartitions()));
         RankedRows slotted = UserRanker.rankAll(spark, withContent,
@@ -275,6 +362,10 @@ final class Validation {
         c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
         slotted.release();
         m.put("content_slots", c);
+      }
+      if (blend != null) {
+        spark.sparkContext().setJobDescription("recommend: validation blend weights " + p);
+        m.put(BLEND_WEIGHTS, blend.measure(spark, sm, fresh, s));
       }
     }
     if (heldRatings != null && ratedPairs > 0) {
@@ -287,10 +378,58 @@ final class Validation {
    * What the content-slot measurement needs.
    *
    * @param index TF-IDF vectors of the catalog at the split
-   * @param before events before the split (user_idx, item_idx): which items are new at the split
    * @param history user_idx, history: the items of each user's events before the split
    */
-  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> before, Dataset<Row> history) {}
+  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history) {}
+
+  /**
+   * What the blend-weight measurement needs: the split's content index, the (query, next item)
+   * pairs of {@link #nextItems} (cached) and the catalog positions of the distinct query items
+   * (bounded by the catalog).
+   */
+  private record BlendCheck(ContentSimilarity.Index index, Dataset<Row> next, List<Integer> queries, double[] weights) {
+    static BlendCheck of(ContentSimilarity.Index index, Dataset<Row> next, List<Double> weights,
+        ScoringModel.Catalog catalog) {
+      Dataset<Row> cached = next.persist(StorageLevel.MEMORY_AND_DISK());
+      List<Integer> queries = new ArrayList<>();
+      for (Row r : cached.select("query_idx").distinct().orderBy("query_idx").collectAsList()) {
+        int p = catalog.position(r.getInt(0));
+        if (p >= 0) {
+          queries.add(p);
+        }
+      }
+      return new BlendCheck(index, cached, List.copyOf(queries), weights.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    /**
+     * For one candidate's factors: the users whose query item has a blend list (factors and text,
+     * not new), and per weight the share of them whose next item is in that list (top
+     * {@code similar-items}).
+     */
+    Map<String, Object> measure(SparkSession spark, ScoringModel sm, boolean[] fresh, RecommendSettings s) {
+      RankedRows grid = SimilarItems.blendGrid(spark, sm, index, fresh, weights, queries, s.similarItems(), s.blockSize(),
+          spark.sessionState().conf().numShufflePartitions());
+      Dataset<Row> lists = grid.rows().persist(StorageLevel.MEMORY_AND_DISK());
+      long users = next.join(lists.filter(col("rank").equalTo(1).and(col("weight").equalTo(weights[0])))
+          .select(col("item_idx").as("query_idx")), "query_idx").count();
+      Map<Double, Long> hits = new java.util.HashMap<>();
+      for (Row r : next.join(lists, next.col("query_idx").equalTo(lists.col("item_idx"))
+              .and(next.col("next_idx").equalTo(lists.col("similar_item_idx"))))
+          .groupBy("weight").count().collectAsList()) {
+        hits.put(r.getDouble(0), r.getLong(1));
+      }
+      lists.unpersist();
+      grid.release();
+      Map<String, Object> rates = new LinkedHashMap<>();
+      for (double w : weights) {
+        rates.put(weightKey(w), users == 0 ? 0.0 : hits.getOrDefault(w, 0L) / (double) users);
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("users", users);
+      out.put("hit_rate", rates);
+      return out;
+    }
+  }
 
   /** The parameters as manifest entries (alpha only in implicit mode, where it means something). */
   static Map<String, Object> params(AlsParams p, boolean implicit) {

@@ -77,9 +77,12 @@ public record ReportModel(
   public record DataQuality(List<SourceRow> sources, ReasonTable reasonTable, Chart rowsChart,
       Chart quarantineChart) {}
 
-  /** One source's counts, formatted. */
+  /**
+   * One source's counts, formatted: read = clean + quarantined + duplicates + afterRunDate.
+   * {@code redelivered} is the part of the duplicates already clean from an earlier night.
+   */
   public record SourceRow(String source, String read, String clean, String quarantined, String quarantinedShare,
-      String duplicates, String outliersCapped) {}
+      String duplicates, String redelivered, String afterRunDate, String outliersCapped) {}
 
   /** Reason codes down, sources across. */
   public record ReasonTable(List<String> sources, List<ReasonRow> rows) {}
@@ -139,7 +142,20 @@ public record ReportModel(
    * @param gate the model gate, or null when none ran
    */
   public record Propensity(String users, String evaluatedOn, String buyerRate, List<PropensityMetric> metrics,
-      ModelGate gate, Chart reliabilityChart, Chart liftChart) {}
+      String baselineName, ModelGate gate, Chart reliabilityChart, Chart liftChart, Spend spend) {}
+
+  /**
+   * The expected-spend model: fitted (with test metrics beside the simple baselines) or why not.
+   *
+   * @param fitted whether there is a model; else {@code reason} says why
+   * @param facts what it was fitted on, chosen ridge, smearing, test users and revenue
+   * @param baselines the baseline column heads, in the order of {@link SpendMetric#baselines}
+   */
+  public record Spend(boolean fitted, String status, String reason, List<Fact> facts, List<String> baselines,
+      List<SpendMetric> metrics) {}
+
+  /** One spend metric: the model, each baseline, and whether the model beats the strongest. */
+  public record SpendMetric(String metric, String model, List<String> baselines, boolean better) {}
 
   /** One metric for the calibrated and uncalibrated model and the recency baseline, formatted. */
   public record PropensityMetric(String metric, String calibrated, String uncalibrated, String baseline) {}

@@ -147,7 +147,8 @@ final class ReportModelBuilder {
       Map<String, Object> c = map(sources.get(s));
       reasons.addAll(map(c.get("quarantined_by_reason")).keySet());
       rows.add(new SourceRow(s, fmt(c.get("read")), fmt(c.get("clean")), fmt(c.get("quarantined")),
-          pct(c.get("quarantined_share"), 3), fmt(c.get("duplicates")), fmt(map(c.get("outliers")).get("capped"))));
+          pct(c.get("quarantined_share"), 3), fmt(c.get("duplicates")), fmt(c.get("duplicates_redelivered")),
+          fmt(c.get("after_run_date")), fmt(map(c.get("outliers")).get("capped"))));
     }
     Chart rowsChart = rowsChart(sources, names);
     if (reasons.isEmpty()) {
@@ -427,6 +428,11 @@ final class ReportModelBuilder {
     Map<String, Object> cal = map(metrics.get("calibrated"));
     Map<String, Object> uncal = map(metrics.get("uncalibrated"));
     Map<String, Object> base = map(metrics.get("baseline_recency"));
+    String baselineName = "Recency baseline";
+    if (base.isEmpty() && !map(metrics.get("baseline_attribute")).isEmpty()) {
+      base = map(metrics.get("baseline_attribute"));
+      baselineName = "Best single attribute (" + str(base.get("attribute")) + ")";
+    }
     Map<String, Object> main = cal.isEmpty() ? uncal : cal;
     List<PropensityMetric> rows = new ArrayList<>();
     String[][] names = {{"AUC-ROC", "auc_roc"}, {"AUC-PR", "auc_pr"}, {"Log loss", "log_loss"},
@@ -484,7 +490,62 @@ final class ReportModelBuilder {
           "series", List.of(bars)));
     }
     return new Propensity(fmt(metrics.get("users")), str(metrics.get("evaluated_on")), pct(metrics.get("buyer_rate"), 1),
-        rows, modelGate, reliability, lift);
+        rows, baselineName, modelGate, reliability, lift, spend(map(p.get("expected_spend"))));
+  }
+
+  /** The expected-spend part of the propensity section (null when the manifest has none). */
+  private static ReportModel.Spend spend(Map<String, Object> s) {
+    if (s.isEmpty()) {
+      return null;
+    }
+    Map<String, Object> metrics = map(s.get("metrics"));
+    List<Fact> facts = new ArrayList<>();
+    if (s.get("target") != null) {
+      facts.add(new Fact("Target", str(s.get("target"))));
+    }
+    if (s.get("model") != null) {
+      facts.add(new Fact("Model", str(s.get("model"))));
+    }
+    Map<String, Object> buyers = map(s.get("buyers"));
+    if (!buyers.isEmpty()) {
+      facts.add(new Fact("Buyers (train / validation)", fmt(buyers.get("train")) + " / " + fmt(buyers.get("validation"))));
+    }
+    Map<String, Object> chosen = map(map(s.get("model_selection")).get("chosen"));
+    if (!chosen.isEmpty()) {
+      facts.add(new Fact("Chosen ridge (validation RMSE of ln spend)", fmt(chosen.get("reg_param")) + " ("
+          + fmt(chosen.get("validation_rmse_log")) + "; constant: "
+          + fmt(map(s.get("model_selection")).get("validation_rmse_log_constant")) + ")"));
+    }
+    Map<String, Object> back = map(s.get("back_transform"));
+    if (!back.isEmpty()) {
+      facts.add(new Fact("Smearing factor", fmt(back.get("smearing_factor"))));
+    }
+    if (!metrics.isEmpty()) {
+      facts.add(new Fact("Test users (spending) / their revenue", fmt(metrics.get("users")) + " ("
+          + fmt(metrics.get("spending_users")) + ") / " + fmt(metrics.get("revenue"))));
+    }
+    Map<String, Object> baselines = map(metrics.get("baselines"));
+    Map<String, Object> against = map(metrics.get("against_strongest_baseline"));
+    Map<String, Object> model = map(metrics.get("model"));
+    List<String> heads = new ArrayList<>();
+    for (String b : baselines.keySet()) {
+      heads.add(b.replace('_', ' '));
+    }
+    List<ReportModel.SpendMetric> rows = new ArrayList<>();
+    String[][] names = {{"RMSE of spend", "rmse"}, {"MAE of spend", "mae"}, {"Spearman correlation", "spearman"},
+        {"Top-decile share of revenue", "top_decile_revenue_share"}};
+    if (!model.isEmpty()) {
+      for (String[] r : names) {
+        List<String> values = new ArrayList<>();
+        for (Object b : baselines.values()) {
+          values.add(fmt(map(b).get(r[1])));
+        }
+        rows.add(new ReportModel.SpendMetric(r[0], fmt(model.get(r[1])), values,
+            Boolean.TRUE.equals(map(against.get(r[1])).get("model_better"))));
+      }
+    }
+    return new ReportModel.Spend("fitted".equals(s.get("status")), str(s.get("status")), str(s.get("reason")), facts,
+        heads, rows);
   }
 
   private Timings timings() {

@@ -343,6 +343,7 @@ class BadInputCorpusTest extends SparkTestBase {
                 "-Daffinity.input.events.columns.price=UnitPrice",
                 "-Daffinity.input.events.columns.session=InvoiceNo",
                 "-Daffinity.input.events.columns.invoice=InvoiceNo",
+                "-Daffinity.input.events.columns.description=Description",
                 "-Daffinity.input.events.fixed-event-type=purchase",
                 "-Daffinity.input.events.cancellation.invoice-prefix=C",
                 "-Daffinity.input.events.timestamp.format=\"M/d/yyyy H:mm\"")
@@ -359,6 +360,17 @@ class BadInputCorpusTest extends SparkTestBase {
               assertEquals("return", cancel.getAs("event_type"));
               assertEquals(1, (int) cancel.<Integer>getAs("quantity"));
               assertEquals(27.5, cancel.<Double>getAs("price"));
+              // The description column is counted per item into clean/item_descriptions (clean lines
+              // only: the quarantined 84879 is not there; the cancellation's is), not kept per event.
+              assertFalse(Arrays.asList(heart.schema().fieldNames()).contains("description"), heart.schema().toString());
+              Map<String, String> described = new TreeMap<>();
+              for (Row d : o.clean("item_descriptions")) {
+                assertEquals(1L, d.<Long>getAs("lines"), d.toString());
+                described.put(d.getAs("item_id"), d.getAs("description"));
+              }
+              assertEquals(Map.of("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", "71053", "WHITE METAL LANTERN",
+                  "22633", "HAND WARMER UNION JACK, RED", "D", "Discount", "22728", "ALARM CLOCK BAKELIKE PINK"),
+                  described);
             }),
 
         // Legacy Windows system writing latin-1 ("caf\xE9"), read with the default UTF-8.

@@ -94,5 +94,13 @@ class CampaignResponseIT extends SparkTestBase {
     double corr = spark.read().parquet(out.resolve("propensity/" + DATE).toString()).join(truth, "user_id")
         .stat().corr("probability", "truth");
     assertTrue(corr >= 0.9, "correlation of the probabilities with the planted ones: " + corr);
+
+    // The simple baseline of table mode: the best single attribute, chosen on the training rows.
+    // The planted response depends on several attributes, so the model must beat any one of them.
+    JsonNode baseline = stages.get("propensity").get("metrics").get("baseline_attribute");
+    assertTrue(baseline.get("attributes_tried").asInt() >= 15, baseline.toString());
+    assertTrue(auc > baseline.get("auc_roc").asDouble() + 0.02, "model " + auc + " vs " + baseline);
+    // No spend model without an amount column, and the manifest says so.
+    assertEquals("off", stages.get("propensity").get("expected_spend").get("status").asText());
   }
 }

@@ -161,6 +161,21 @@ class DuckDbOutputsIT extends SparkTestBase {
         + scan(written.get("clean/events"))));
   }
 
+  /**
+   * The sample has prices, so every user gets a spend prediction: expected_value is probability
+   * times expected_spend in propensity/, and audience/ carries the same values.
+   */
+  @Test
+  void expectedSpendIsFilledAndConsistentAcrossPropensityAndAudience() throws SQLException {
+    String propensity = scan(written.get("propensity"));
+    String audience = scan(written.get("audience"));
+    assertTrue(longValue("SELECT count(*) FROM " + propensity) > 0);
+    assertEquals(0, longValue("SELECT count(*) FROM " + propensity + " WHERE expected_spend IS NULL OR expected_spend <= 0"
+        + " OR abs(expected_value - probability * expected_spend) > 1e-9"));
+    assertEquals(0, longValue("SELECT count(*) FROM " + audience + " a FULL JOIN " + propensity + " p USING (user_id)"
+        + " WHERE a.expected_value IS DISTINCT FROM p.expected_value OR a.expected_spend IS DISTINCT FROM p.expected_spend"));
+  }
+
   @Test
   void theDocsDuckDbExampleQueriesRunAndReturnRows() throws IOException {
     List<String> queries = exampleQueries(Files.readString(DOC, StandardCharsets.UTF_8));

@@ -147,6 +147,19 @@ class PipelineProgressTest extends SparkTestBase {
   }
 
   @Test
+  void aSkippedStageSaysSkippedAndWhyNotSucceeded() {
+    StageContext ctx = context();
+    new Pipeline(List.of(new SkippedStage("recommend", "no event log (affinity.input.events.path is empty)")), Map.of())
+        .run(ctx);
+    List<String> lines = log.toString().lines().toList();
+    assertEquals(List.of("INFO stage recommend skipped: no event log (affinity.input.events.path is empty)"), lines);
+    @SuppressWarnings("unchecked")
+    Map<String, Object> entry = (Map<String, Object>) ((Map<String, Object>) new Manifest(ctx.datasets()).read()
+        .get("stages")).get("recommend");
+    assertEquals("skipped", entry.get("status"));
+  }
+
+  @Test
   void aFailedStageLogsOneErrorLineAndTheManifestSaysWhy() {
     Pipeline p = new Pipeline(List.of(new CountingStage("alpha", 5, null), new FailingStage("gamma")), Map.of());
     StageContext ctx = context();

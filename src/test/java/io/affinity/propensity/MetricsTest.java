@@ -91,4 +91,52 @@ class MetricsTest extends SparkTestBase {
     assertEquals(7, Deciles.decile(2, 3));
     assertEquals(10, Deciles.decile(999, 1000));
   }
+
+  /**
+   * Spend metrics of ten users predicted 10, 9, ..., 1 who spent 20, 0, 8, 0, 0, 5, 0, 0, 0, 1.
+   * Errors -10, 9, 0, 7, 6, 0, 4, 3, 2, 0: squares sum to 295, absolutes to 41. Spearman: the
+   * prediction ranks are 10..1; the actual ranks are 10, 3.5, 9, 3.5, 3.5, 8, 3.5, 3.5, 3.5, 7 (six
+   * zeros share ranks 1..6); both have mean 5.5, the cross products of the deviations sum to 25 and
+   * the squares to 82.5 and 65, so rho = 25 / sqrt(82.5 x 65). The top tenth is u0: 20 of 34.
+   */
+  @Test
+  void spendMetricsOfTenUsers() {
+    double[] predicted = {10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+    double[] actual = {20, 0, 8, 0, 0, 5, 0, 0, 0, 1};
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < predicted.length; i++) {
+      rows.add(RowFactory.create("u" + i, predicted[i], actual[i]));
+    }
+    Dataset<Row> users = spark.createDataFrame(rows, new StructType().add("user_id", DataTypes.StringType)
+        .add("predicted", DataTypes.DoubleType).add("actual", DataTypes.DoubleType));
+    Map<String, Object> m = SpendEvaluation.evaluate(users, col("predicted"), col("actual"));
+    assertEquals(Math.sqrt(29.5), (Double) m.get("rmse"), 1e-6);
+    assertEquals(4.1, (Double) m.get("mae"), 1e-6);
+    assertEquals(25 / Math.sqrt(82.5 * 65), (Double) m.get("spearman"), 1e-6);
+    assertEquals(20 / 34.0, (Double) m.get("top_decile_revenue_share"), 1e-6);
+    assertEquals(5.5, (Double) m.get("mean_predicted"), 1e-6);
+
+    // A constant prediction has no ranking: Spearman is undefined, not 0.
+    Map<String, Object> flat = SpendEvaluation.evaluate(users, org.apache.spark.sql.functions.lit(3.4), col("actual"));
+    assertNull(flat.get("spearman"));
+    // |3.4 - y| summed: six zeros give 20.4, then 16.6 + 4.6 + 1.6 + 2.4 = 25.2: 45.6 over 10.
+    assertEquals(4.56, (Double) flat.get("mae"), 1e-6);
+  }
+
+  @Test
+  void spendComparisonNamesTheStrongestBaselinePerMetric() {
+    Map<String, Object> model = Map.of("rmse", 5.0, "mae", 3.0, "spearman", 0.5, "top_decile_revenue_share", 0.4);
+    Map<String, Map<String, Object>> baselines = new java.util.LinkedHashMap<>();
+    baselines.put("a", Map.of("rmse", 6.0, "mae", 2.0, "spearman", 0.2, "top_decile_revenue_share", 0.45));
+    java.util.HashMap<String, Object> b = new java.util.HashMap<>(
+        Map.of("rmse", 5.5, "mae", 2.5, "top_decile_revenue_share", 0.3));
+    b.put("spearman", null);
+    baselines.put("b", b);
+    Map<String, Object> c = SpendEvaluation.compare(model, baselines);
+    assertEquals(Map.of("model", 5.0, "best_baseline", "b", "baseline", 5.5, "model_better", true), c.get("rmse"));
+    assertEquals(Map.of("model", 3.0, "best_baseline", "a", "baseline", 2.0, "model_better", false), c.get("mae"));
+    assertEquals(Map.of("model", 0.5, "best_baseline", "a", "baseline", 0.2, "model_better", true), c.get("spearman"));
+    assertEquals(Map.of("model", 0.4, "best_baseline", "a", "baseline", 0.45, "model_better", false),
+        c.get("top_decile_revenue_share"));
+  }
 }

@@ -79,4 +79,33 @@ class PropensitySettingsTest {
         "affinity.propensity.attributes", "[user_idx]"));
     assertTrue(e.getMessage().contains("not ids"), e.getMessage());
   }
+
+  @Test
+  void spendModelKeys() {
+    PropensitySettings s = read();
+    assertEquals(PropensitySettings.Spend.DEFAULT, s.spend());
+    assertEquals(List.of(0.0, 0.01, 0.1, 1.0), s.spend().regParams());
+    assertEquals(false, read("affinity.propensity.spend.enabled", "false").spend().enabled());
+    rejected("affinity.propensity.spend.grid.reg-param", "[]", "at least one");
+    // An amount column is for table mode; in event mode spend comes from prices.
+    rejected("affinity.propensity.spend.amount-column", "amount", "table mode");
+
+    // Table mode: the amount column is taken as the target of the responders and never an input.
+    String[] table = {"affinity.input.users.path", "campaign.csv", "affinity.input.users.numeric", "[age, Amount Spent]",
+        "affinity.input.users.categorical", "[y]", "affinity.propensity.label.column", "y",
+        "affinity.propensity.label.positive", "[yes]", "affinity.propensity.spend.amount-column", "Amount Spent",
+        "affinity.propensity.attributes", "[\"*\"]"};
+    PropensitySettings t = read(table);
+    assertEquals("amount_spent", t.spend().amountColumn());
+    assertTrue(t.exclude().contains("amount_spent"), t.exclude().toString());
+    String[] asInput = table.clone();
+    asInput[asInput.length - 1] = "[age, Amount Spent]";
+    SettingsException e = assertThrows(SettingsException.class, () -> read(asInput));
+    assertTrue(e.getMessage().contains("spend amount column"), e.getMessage());
+    String[] notNumeric = table.clone();
+    notNumeric[3] = "[age]";
+    e = assertThrows(SettingsException.class, () -> read(notNumeric));
+    assertTrue(e.getMessage().contains("affinity.propensity.spend.amount-column") && e.getMessage().contains("numeric"),
+        e.getMessage());
+  }
 }

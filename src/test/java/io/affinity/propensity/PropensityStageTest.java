@@ -45,8 +45,12 @@ class PropensityStageTest extends SparkTestBase {
   static final Instant CUTOFF = END.minus(30, ChronoUnit.DAYS);
   static final EventTypes TYPES = new EventTypes(List.of("view", "add_to_cart", "purchase"), Map.of(), "purchase", "view",
       "return", Map.of("view", 1.0, "add_to_cart", 3.0, "purchase", 5.0));
-  /** The model sees the two planted drivers and one feature with no effect. */
-  static final PropensitySettings SETTINGS = new PropensitySettings(30, List.of("frequency", "recency_days", "views"),
+  /**
+   * The model sees the two planted drivers of buying and two features with no effect on it; one of
+   * them, monetary, carries the planted basket the spend model needs.
+   */
+  static final PropensitySettings SETTINGS = new PropensitySettings(30,
+      List.of("frequency", "recency_days", "views", "monetary"),
       List.of(), 0.2, 0.2, 42, true, List.of(0.0, 0.001), List.of(0.0), 100, PropensitySettings.Calibration.PLATT, 10, 20,
       0.6);
 
@@ -77,10 +81,11 @@ class PropensityStageTest extends SparkTestBase {
 
     List<Row> truth = new ArrayList<>();
     for (PlantedPurchases.User u : users) {
-      truth.add(RowFactory.create(u.id(), u.probability(), u.buys() ? 1.0 : 0.0));
+      truth.add(RowFactory.create(u.id(), u.probability(), u.buys() ? 1.0 : 0.0, u.expectedValue(), u.spend()));
     }
     StructType schema = new StructType().add("user_id", DataTypes.StringType).add("p", DataTypes.DoubleType)
-        .add(TrainingData.LABEL, DataTypes.DoubleType);
+        .add(TrainingData.LABEL, DataTypes.DoubleType).add("true_value", DataTypes.DoubleType)
+        .add("spend", DataTypes.DoubleType);
     oracleTest = spark.createDataFrame(truth, schema)
         .withColumn(TrainingData.SPLIT, TrainingData.split(SETTINGS.seed(), SETTINGS.validationShare(), SETTINGS.testShare()))
         .filter(col(TrainingData.SPLIT).equalTo(TrainingData.TEST))
@@ -123,12 +128,15 @@ class PropensityStageTest extends SparkTestBase {
       Map<String, Object> c = (Map<String, Object>) o;
       coefficients.put((String) c.get("feature"), number(c, "coefficient"));
     }
-    assertEquals(3, coefficients.size(), coefficients.toString());
+    assertEquals(4, coefficients.size(), coefficients.toString());
     assertTrue(coefficients.get("frequency") > 0, coefficients.toString());
     assertTrue(coefficients.get("recency_days") < 0, coefficients.toString());
     assertEquals(PlantedPurchases.B_FREQUENCY, coefficients.get("frequency"), 0.4, coefficients.toString());
     assertEquals(PlantedPurchases.B_RECENCY, coefficients.get("recency_days"), 0.4, coefficients.toString());
     assertEquals(0.0, coefficients.get("views"), 0.15, "views have no planted effect: " + coefficients);
+    // Monetary is frequency x basket; the basket has no effect on buying. It shares variance with
+    // frequency, so its standard error is larger than that of views.
+    assertEquals(0.0, coefficients.get("monetary"), 0.4, "monetary has no planted effect on buying: " + coefficients);
   }
 
   @Test
@@ -155,7 +163,8 @@ class PropensityStageTest extends SparkTestBase {
   @SuppressWarnings("unchecked")
   void decilesAreEqualSizedAndOrdered() {
     Dataset<Row> out = datasets.read("propensity", "propensity");
-    assertEquals(List.of("user_id", "probability", "decile", "raw_score"), List.of(out.columns()));
+    assertEquals(List.of("user_id", "probability", "decile", "raw_score", "expected_spend", "expected_value"),
+        List.of(out.columns()));
     assertEquals(5000, out.count());
     List<Row> perDecile = out.groupBy("decile")
         .agg(org.apache.spark.sql.functions.count("*"), org.apache.spark.sql.functions.min("probability"),
@@ -199,6 +208,67 @@ class PropensityStageTest extends SparkTestBase {
     Dataset<Row> written = datasets.read("propensity", "propensity").select("user_id", "probability", "raw_score")
         .orderBy("user_id");
     frames().assertDataFrameEquals(written, again);
+  }
+
+  /**
+   * The two-part spend model on the planted baskets: ranks and sizes the next horizon's spend far
+   * better than the spend of the previous horizon, close to the planted truth, and its back
+   * transform (smearing) gets the buyers' total right.
+   */
+  @Test
+  void expectedSpendBeatsThePreviousHorizonAndNearsTheTruth() {
+    Map<String, Object> spend = map(section, "expected_spend");
+    assertEquals("fitted", spend.get("status"), spend.toString());
+    assertEquals(4, ((List<?>) map(spend, "model_selection").get("candidates")).size());
+    Map<String, Object> model = map(spend, "metrics", "model");
+    Map<String, Object> previous = map(spend, "metrics", "baselines", "previous_horizon");
+    assertTrue(number(model, "rmse") < number(previous, "rmse"), model + " vs " + previous);
+    // Spearman is held down for every predictor by the 70% of test users who spend 0 (one tied rank).
+    assertTrue(number(model, "spearman") > number(previous, "spearman"), model + " vs " + previous);
+    assertTrue(number(model, "top_decile_revenue_share") > number(previous, "top_decile_revenue_share"),
+        model + " vs " + previous);
+    // Against the strongest simple baseline of each metric: better on RMSE and on the revenue its
+    // top tenth captures. Not on Spearman: with 70% of the actual spends tied at 0, rank
+    // correlation mostly rewards telling buyers from non-buyers, which the probability alone (the
+    // constant-spend baseline) does with less noise; and not on MAE, whose minimiser is the
+    // conditional median, 0 for most users. The manifest says so rather than claiming a win.
+    for (String m : List.of("rmse", "top_decile_revenue_share")) {
+      assertEquals(Boolean.TRUE, map(spend, "metrics", "against_strongest_baseline", m).get("model_better"),
+          m + ": " + map(spend, "metrics", "against_strongest_baseline"));
+    }
+    // The planted expected value on the same test users bounds what any model can reach.
+    Map<String, Object> oracle = SpendEvaluation.evaluate(oracleTest, col("true_value"), col("spend"));
+    assertTrue(number(model, "spearman") >= number(oracle, "spearman") - 0.05, model + " vs oracle " + oracle);
+    assertTrue(number(model, "rmse") <= number(oracle, "rmse") * 1.05, model + " vs oracle " + oracle);
+    assertEquals(number(oracle, "top_decile_revenue_share"), number(model, "top_decile_revenue_share"), 0.05,
+        model + " vs oracle " + oracle);
+
+    // The regression itself, on the test users who bought: the planted basket explains most of
+    // ln(spend) (its noise is 0.4 of the basket's 0.8), so it ranks their spend well and halves the
+    // error of the training mean.
+    Map<String, Object> given = map(spend, "metrics", "given_purchase");
+    assertTrue(number(map(given, "model"), "spearman") > 0.8, given.toString());
+    assertTrue(number(map(given, "model"), "rmse") < 0.5 * number(map(given, "constant_spend"), "rmse"), given.toString());
+
+    // E[spend | buy] summed over the test buyers matches what they spent (within 5%): without the
+    // smearing factor exp(0.4^2 / 2) - 1 = 8% would be missing.
+    Dataset<Row> buyers = datasets.read("propensity", "propensity").join(oracleTest, "user_id")
+        .filter(col("spend").gt(0));
+    Row totals = buyers.agg(org.apache.spark.sql.functions.sum("expected_spend"), org.apache.spark.sql.functions.sum("spend"))
+        .first();
+    assertEquals(1.0, totals.getDouble(0) / totals.getDouble(1), 0.05, "predicted vs actual spend of the test buyers");
+    assertEquals(PlantedPurchases.SPEND_SIGMA * PlantedPurchases.SPEND_SIGMA / 2,
+        Math.log(number(map(spend, "back_transform"), "smearing_factor")), 0.03);
+
+    Dataset<Row> out = datasets.read("propensity", "propensity");
+    assertEquals(0, out.filter(col("expected_spend").isNull().or(col("expected_spend").leq(0))
+        .or(org.apache.spark.sql.functions.abs(col("expected_value")
+            .minus(col("probability").multiply(col("expected_spend")))).gt(1e-9))).count());
+    SpendModel loaded = SpendModel.load((String) spend.get("model_path"));
+    Dataset<Row> again = loaded.transform(PropensityModel.load((String) section.get("model_path"))
+            .transform(datasets.read("features/users", "features")))
+        .select("user_id", "expected_spend", "expected_value").orderBy("user_id");
+    frames().assertDataFrameEquals(out.select("user_id", "expected_spend", "expected_value").orderBy("user_id"), again);
   }
 
   @Test

@@ -98,4 +98,63 @@ class PropensityTrainerTest extends SparkTestBase {
     test.unpersist();
     labelled.unpersist();
   }
+
+  /**
+   * Table mode with an amount column: the spend of a responder is the users table's amount, which
+   * never enters the model. Planted: 3,000 customers whose chance to respond and whose amount both
+   * grow with income; the amount is 0.2% of income times exp(N(0, 0.3)).
+   */
+  @Test
+  @SuppressWarnings("unchecked")
+  void tableModeLearnsTheSpendOfAResponderFromTheAmountColumn(@TempDir Path dir) throws Exception {
+    java.time.LocalDate date = java.time.LocalDate.of(2026, 6, 30);
+    io.affinity.io.Datasets ds = new io.affinity.io.Datasets(spark, dir.toString(), date);
+    Random rng = new Random(31);
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 3000; i++) {
+      double z = rng.nextGaussian();
+      double income = Math.round(50_000 * Math.exp(0.5 * z));
+      boolean responds = rng.nextDouble() < 1 / (1 + Math.exp(-(-1 + 1.5 * z)));
+      Double amount = responds ? Math.round(0.002 * income * Math.exp(0.3 * rng.nextGaussian()) * 100) / 100.0 : null;
+      rows.add(RowFactory.create("c" + i, null, income, responds ? "yes" : "no", amount));
+    }
+    Dataset<Row> users = spark.createDataFrame(rows, new StructType().add("user_id", DataTypes.StringType)
+        .add("signup_date", DataTypes.DateType).add("income", DataTypes.DoubleType).add("y", DataTypes.StringType)
+        .add("amount", DataTypes.DoubleType));
+    ds.write(users, "clean/users");
+    io.affinity.io.IdMaps.update(spark, ds, "users", users.select(col("user_id").as("id")));
+    PropensitySettings settings = new PropensitySettings(30, List.of("frequency"), List.of("income"), 0.2, 0.2, 42,
+        true, List.of(0.01), List.of(0.0), 100, PropensitySettings.Calibration.PLATT, 10, 20, 0.6,
+        new PropensitySettings.Label("y", List.of("yes"), false), List.of("amount"),
+        new PropensitySettings.Spend(true, List.of(0.0, 0.1), "amount"));
+    new io.affinity.pipeline.Pipeline(List.of(
+            new io.affinity.features.FeaturesStage(date, PropensityStageTest.TYPES,
+                new io.affinity.config.Settings.FeatureSettings(30), false, true),
+            new PropensityStage(PropensityStageTest.TYPES, settings)), Map.of())
+        .run(new io.affinity.pipeline.StageContext(spark, date, ds));
+
+    Map<String, Object> section = new io.affinity.io.Manifest(ds).stage("propensity");
+    Map<String, Object> spend = (Map<String, Object>) section.get("expected_spend");
+    assertEquals("fitted", spend.get("status"), spend.toString());
+    assertEquals("users-table column amount of the responders", spend.get("target"));
+    // The amount is an outcome, not an input: only income is.
+    for (Map<String, Object> c : (List<Map<String, Object>>) section.get("coefficients")) {
+      assertEquals("income", c.get("feature"), section.get("coefficients").toString());
+    }
+    Map<String, Object> metrics = (Map<String, Object>) spend.get("metrics");
+    assertEquals(List.of("constant_spend"), List.copyOf(((Map<String, Object>) metrics.get("baselines")).keySet()));
+    Map<String, Object> given = (Map<String, Object>) metrics.get("given_purchase");
+    // ln(amount) = ln(income) + const + N(0, 0.3), ln(income) has sd 0.5: rank correlation ~0.85.
+    assertTrue((Double) ((Map<String, Object>) given.get("model")).get("spearman") > 0.7, given.toString());
+    Map<String, Object> against = (Map<String, Object>) metrics.get("against_strongest_baseline");
+    assertEquals(true, ((Map<String, Object>) against.get("rmse")).get("model_better"), against.toString());
+    // The only attribute is the baseline; the model on it alone ranks the same way (monotone in income).
+    Map<String, Object> baseline = (Map<String, Object>) ((Map<String, Object>) section.get("metrics"))
+        .get("baseline_attribute");
+    assertEquals("income", baseline.get("attribute"), baseline.toString());
+    assertEquals((Double) ((Map<String, Object>) ((Map<String, Object>) section.get("metrics")).get("calibrated"))
+        .get("auc_roc"), (Double) baseline.get("auc_roc"), 0.005, baseline.toString());
+    assertEquals(0, ds.read("propensity", "test").filter(col("expected_value").isNull()).count(),
+        "every row, contacted or not, gets an expected value");
+  }
 }

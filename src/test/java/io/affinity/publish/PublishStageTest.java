@@ -52,8 +52,10 @@ class PublishStageTest extends SparkTestBase {
             .add("segment_label", DataTypes.StringType).add("distance", DataTypes.DoubleType),
         new Object[] {"u1", 1, "champions", 0.1}, new Object[] {"u2", 2, "loyal", 0.2}, new Object[] {"u3", 1, "champions", 0.3});
     write(date, "propensity", new StructType().add("user_id", DataTypes.StringType).add("probability", DataTypes.DoubleType)
-            .add("decile", DataTypes.IntegerType).add("raw_score", DataTypes.DoubleType),
-        new Object[] {"u1", 0.9, 1, 2.0}, new Object[] {"u2", 0.2, 2, -1.0}, new Object[] {"u4", 0.5, 1, 0.0});
+            .add("decile", DataTypes.IntegerType).add("raw_score", DataTypes.DoubleType)
+            .add("expected_spend", DataTypes.DoubleType).add("expected_value", DataTypes.DoubleType),
+        new Object[] {"u1", 0.9, 1, 2.0, 50.0, 45.0}, new Object[] {"u2", 0.2, 2, -1.0, 20.0, 4.0},
+        new Object[] {"u4", 0.5, 1, 0.0, 10.0, 5.0});
     write(date, "recommendations", new StructType().add("user_id", DataTypes.StringType).add("rank", DataTypes.IntegerType)
             .add("item_id", DataTypes.StringType).add("score", DataTypes.DoubleType).add("source", DataTypes.StringType)
             .add("because_item_id", DataTypes.StringType),
@@ -81,13 +83,13 @@ class PublishStageTest extends SparkTestBase {
       actual.add(row.mkString("|"));
     }
     assertEquals(List.of(
-        "u1|1|champions|0.9|1|i3,i7,i1|als|target",
-        "u2|2|loyal|0.2|2|i9,i8|segment_popular|target",
-        "u3|1|champions|null|null|null|null|target",
-        "u4|null|null|0.5|1|null|null|target",
-        "u5|null|null|null|null|i2|popular|target"), actual);
-    assertEquals(List.of("user_id", "segment_id", "segment_label", "propensity", "propensity_decile", "top_items",
-        "top_items_source", "group"),
+        "u1|1|champions|0.9|1|50.0|45.0|i3,i7,i1|als|target",
+        "u2|2|loyal|0.2|2|20.0|4.0|i9,i8|segment_popular|target",
+        "u3|1|champions|null|null|null|null|null|null|target",
+        "u4|null|null|0.5|1|10.0|5.0|null|null|target",
+        "u5|null|null|null|null|null|null|i2|popular|target"), actual);
+    assertEquals(List.of("user_id", "segment_id", "segment_label", "propensity", "propensity_decile", "expected_spend",
+        "expected_value", "top_items", "top_items_source", "group"),
         Arrays.asList(spark.read().parquet(root.resolve("audience/run_date=" + DATE).toString()).columns()));
 
     Datasets ds = new Datasets(spark, root.toString(), DATE);

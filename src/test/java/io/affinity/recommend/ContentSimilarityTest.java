@@ -108,5 +108,54 @@ class ContentSimilarityTest extends SparkTestBase {
     // lamp2 has text only: content. cos(3,1) = 0.164402 / (0.803029 x 1.060805) = 0.192993.
     assertEquals(List.of("lamp 0.59 content", "mug 0.193 content"), got.get("lamp2"));
     assertTrue(got.get("banana") == null, "banana shares no term and has no factors: no rows");
+
+    // The weight grid of the validation: lamp's blend list under each weight from one candidate
+    // search. w = 1: ALS cosines blank 1.0, mug 0.6; w = 0: content lamp2 0.590, mug 0.114. Items
+    // without a blend list (blank: factors only; lamp2: text only) give no rows.
+    RankedRows grid = SimilarItems.blendGrid(spark, model, index(), null, new double[] {0.0, 0.5, 1.0},
+        List.of(0, 3, 5), 2, 8, 2);
+    Map<Double, List<Integer>> lists = new LinkedHashMap<>();
+    for (Row row : grid.rows().orderBy("weight", "rank").collectAsList()) {
+      assertEquals(0, row.getInt(0), "only lamp has a blend list");
+      lists.computeIfAbsent(row.getDouble(1), k -> new ArrayList<>()).add(row.getInt(3));
+    }
+    grid.release();
+    assertEquals(Map.of(0.0, List.of(3, 1), 0.5, List.of(5, 1), 1.0, List.of(5, 1)), lists);
+  }
+
+  @Test
+  void anItemWithoutTitleTakesTheMostFrequentDescriptionOfItsEventLinesTiesToTheSmallest() {
+    StructType counts = new StructType().add("item_id", DataTypes.StringType).add("description", DataTypes.StringType)
+        .add("lines", DataTypes.LongType);
+    // The history of clean/item_descriptions, two partitions: a's "RED MUG" has 2 + 1 lines against
+    // "BLUE MUG"'s 2 (the sum over partitions decides); b's two descriptions have 2 lines each (the
+    // lexicographically smaller wins, although the larger comes first); c's only one is blank.
+    Dataset<Row> history = spark.createDataFrame(List.of(
+        RowFactory.create("a", "RED MUG", 2L), RowFactory.create("a", "BLUE MUG", 2L),
+        RowFactory.create("b", "ZEBRA LAMP", 2L), RowFactory.create("b", "APPLE LAMP", 2L),
+        RowFactory.create("c", "  ", 5L), RowFactory.create("d", "CANDLE", 1L),
+        RowFactory.create("a", "RED MUG", 1L)), counts);
+    Map<String, String> best = new java.util.TreeMap<>();
+    for (Row r : ContentSimilarity.mostFrequentDescriptions(history).collectAsList()) {
+      assertTrue(best.put(r.getString(0), r.getString(1)) == null, "one row per item");
+    }
+    assertEquals(Map.of("a", "RED MUG", "b", "APPLE LAMP", "d", "CANDLE"), best);
+
+    // a has no title: its description joins its category; b keeps its title (the items input wins);
+    // c has a blank title and no usable description; e has nothing at all.
+    StructType itemSchema = new StructType().add("item_id", DataTypes.StringType).add("item_idx", DataTypes.IntegerType)
+        .add("title", DataTypes.StringType).add("category", DataTypes.StringType);
+    Dataset<Row> items = spark.createDataFrame(List.of(
+        RowFactory.create("a", 0, null, "kitchen"), RowFactory.create("b", 1, "Desk Lamp", "home"),
+        RowFactory.create("c", 2, " ", "home"), RowFactory.create("e", 3, null, null)), itemSchema);
+    Map<Integer, String> texts = new java.util.TreeMap<>();
+    for (Row r : ContentSimilarity.texts(items, java.util.Optional.of(history)).collectAsList()) {
+      texts.put(r.getInt(0), r.getString(1));
+    }
+    assertEquals(Map.of(0, "RED MUG kitchen", 1, "Desk Lamp home", 2, "home"), texts);
+    // Without descriptions, the texts are those of the items input alone.
+    assertEquals(3, ContentSimilarity.texts(items, java.util.Optional.empty()).count());
+    assertEquals("kitchen", ContentSimilarity.texts(items, java.util.Optional.empty())
+        .filter("item_idx = 0").first().getString(1));
   }
 }

@@ -57,6 +57,37 @@ class RecommendSettingsTest {
     assertError("affinity.recommend.search", "grid, fixed", "affinity.recommend.search", "random");
   }
 
+  @Test
+  void blendWeightIsTheBestHitRateOfTheGridTiesToTheNearestFixedWeightThenTheLower() {
+    RecommendSettings.ContentSettings c = settings().content();
+    assertTrue(c.tuneBlendWeight());
+    assertEquals(List.of(0.0, 0.25, 0.5, 0.75, 1.0), c.blendWeightGrid());
+    // 0.25 and 0.75 tie for the best rate and are equally near blend-weight 0.5: the lower wins.
+    assertEquals(0.25, Validation.chooseBlend(c, measured(40, 0.1, 0.3, 0.2, 0.3, 0.1)).weight());
+    // 0.5 ties with 1.0 and is the configured weight itself.
+    assertEquals(0.5, Validation.chooseBlend(c, measured(40, 0.1, 0.2, 0.3, 0.2, 0.3)).weight());
+    assertEquals(1.0, Validation.chooseBlend(c, measured(40, 0.1, 0.2, 0.3, 0.2, 0.35)).weight());
+    // Nothing to measure on, or tuning off: the configured weight, and why.
+    Validation.Blend none = Validation.chooseBlend(c, measured(0, 0, 0, 0, 0, 0));
+    assertEquals(0.5, none.weight());
+    assertTrue(none.selection().startsWith("fixed"), none.selection());
+    RecommendSettings.ContentSettings fixed = settings("affinity.recommend.content.blend-weight-search", "fixed",
+        "affinity.recommend.content.blend-weight", "0.8").content();
+    assertEquals(0.8, Validation.chooseBlend(fixed, measured(40, 0.9, 0, 0, 0, 0)).weight());
+    assertError("affinity.recommend.content.blend-weight-grid", "[0.0, 1.0]",
+        "affinity.recommend.content.blend-weight-grid", "[0.5, 1.5]");
+  }
+
+  /** A candidate's blend_weights entry: users and the hit rate of each default grid weight. */
+  private static Map<String, Object> measured(long users, double... rates) {
+    Map<String, Object> hit = new LinkedHashMap<>();
+    double[] grid = {0.0, 0.25, 0.5, 0.75, 1.0};
+    for (int i = 0; i < grid.length; i++) {
+      hit.put(Validation.weightKey(grid[i]), rates[i]);
+    }
+    return Map.of("users", users, "hit_rate", hit);
+  }
+
   private static void assertError(String key, String fragment, String... overrides) {
     SettingsException e = assertThrows(SettingsException.class, () -> settings(overrides));
     assertEquals(key, e.key(), e.getMessage());

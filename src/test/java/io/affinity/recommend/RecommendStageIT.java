@@ -157,6 +157,41 @@ class RecommendStageIT extends SparkTestBase {
         assertTrue(r.getInt(1) > N - 2, r.toString());
       }
     }
+    // Every content row is a title match: its item and the item explaining it share a title term (the
+    // planted theme, or a noun such as "Cushion"). Category-only pairs have cosines of at most 0.114
+    // here, below min-similarity 0.2 (title matches: 0.325 and up; reference.conf). The rows reach
+    // beyond the collectors because a history includes rated items (30 random ones per user here):
+    // measured 520 content rows for 295 users, 224 of them explained by a themed item.
+    Map<String, Set<String>> terms = new HashMap<>();
+    for (Row r : spark.read().parquet(root + "/clean/items/run_date=" + RUN_DATE).collectAsList()) {
+      terms.put(r.getString(0), titleTerms(r.getAs("title")));
+    }
+    List<Row> contentRows = recommendations(root).filter(col("source").equalTo("content")).collectAsList();
+    Set<String> matched = new HashSet<>();
+    for (Row r : contentRows) {
+      Set<String> shared = new HashSet<>(terms.get(r.getString(2)));
+      shared.retainAll(terms.get(r.getString(5)));
+      assertTrue(!shared.isEmpty(), "content row without a shared title term: " + r);
+      assertTrue(fresh.contains(r.getString(2)), "only planted new items are new here: " + r);
+      matched.add(r.getString(0));
+    }
+    // At most max-slots per user, and only users whose history (events and ratings) holds an item
+    // sharing a title term with a new item.
+    Set<String> eligible = new HashSet<>();
+    for (Row r : spark.read().parquet(root + "/features/interactions/run_date=" + RUN_DATE).select("user_id", "item_id")
+        .union(spark.read().parquet(root + "/features/ratings/run_date=" + RUN_DATE).select("user_id", "item_id"))
+        .collectAsList()) {
+      for (String n : fresh) {
+        Set<String> shared = new HashSet<>(terms.get(n));
+        shared.retainAll(terms.get(r.getString(1)));
+        if (!r.getString(1).equals(n) && !shared.isEmpty()) {
+          eligible.add(r.getString(0));
+        }
+      }
+    }
+    assertTrue(eligible.containsAll(matched), "content rows for users without a title match");
+    assertTrue(contentRows.size() <= 2L * eligible.size() && contentRows.size() >= 2L * planted.collectors().size(),
+        contentRows.size() + " content rows for " + matched.size() + " users of " + eligible.size() + " with a title match");
     Dataset<Row> similar = spark.read().parquet(root + "/similar_items/run_date=" + RUN_DATE);
     for (String item : planted.themed()) {
       List<Row> list = similar.filter(col("item_id").equalTo(item)).collectAsList();
@@ -175,6 +210,39 @@ class RecommendStageIT extends SparkTestBase {
     Map<String, Object> slots = section(report, "content_slots");
     assertTrue(number(slots, "ndcg_at_10") > 0, String.valueOf(slots));
     assertNotNull(slots.get("content_rows"));
+  }
+
+  @Test
+  void blendWeightIsTheBestNextItemHitRateOfTheGridOnTheValidationSplit() {
+    Map<String, Object> content = section(report, "content");
+    assertTrue(String.valueOf(content.get("blend_weight_selection")).startsWith("validation"), content.toString());
+    Map<String, Object> measured = section(content, "blend_weight_validation");
+    long users = (long) number(measured, "users");
+    // Measured users are evaluated users with a purchase before the split whose last item has a blend list.
+    assertTrue(users > 0 && users <= number(section(report, "split"), "eval_users"), measured.toString());
+    Map<String, Object> rates = section(measured, "hit_rate");
+    assertEquals(List.of("0.0", "0.25", "0.5", "0.75", "1.0"), new ArrayList<>(rates.keySet()));
+    double best = rates.values().stream().mapToDouble(v -> ((Number) v).doubleValue()).max().orElseThrow();
+    for (Object v : rates.values()) {
+      double rate = ((Number) v).doubleValue();
+      // A share of the measured users: a multiple of 1 / users in [0, 1].
+      assertTrue(rate >= 0 && rate <= 1 && Math.abs(rate * users - Math.round(rate * users)) < 1e-6, rates.toString());
+    }
+    double weight = number(content, "blend_weight");
+    assertEquals(best, number(rates, String.valueOf(weight)), 1e-12, "the weight used has the best hit rate: " + content);
+    // The chosen candidate's measurement is the one recorded.
+    assertEquals(measured, candidateOf(section(report, "params")).get("blend_weights"));
+  }
+
+  /** The grid candidate with these parameters. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> candidateOf(Map<String, Object> params) {
+    for (Map<String, Object> c : (List<Map<String, Object>>) report.get("candidates")) {
+      if (c.get("rank").equals(params.get("rank"))) {
+        return c;
+      }
+    }
+    throw new AssertionError("no candidate with " + params);
   }
 
   @Test
@@ -494,6 +562,17 @@ class RecommendStageIT extends SparkTestBase {
         .add("segment_label", DataTypes.StringType)
         .add("distance", DataTypes.DoubleType);
     new Datasets(spark, root, RUN_DATE).write(spark.createDataFrame(rows, schema), "segments");
+  }
+
+  /** Lower-case title terms of two or more letters or digits, as the content tokenizer splits them. */
+  private static Set<String> titleTerms(String title) {
+    Set<String> out = new HashSet<>();
+    for (String t : (title == null ? "" : title).toLowerCase(Locale.ROOT).split("[^\\p{L}\\p{N}]+")) {
+      if (t.length() >= 2 && !t.equals("the")) {
+        out.add(t);
+      }
+    }
+    return out;
   }
 
   private static Dataset<Row> recommendations(String outRoot) {

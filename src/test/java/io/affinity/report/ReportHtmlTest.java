@@ -125,6 +125,60 @@ class ReportHtmlTest {
   }
 
   @Test
+  @SuppressWarnings("unchecked")
+  void dataQualityShowsReDeliveredDuplicatesAndRowsAfterTheRunDate() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> events = (Map<String, Object>) ((Map<String, Object>) stage(manifest, "ingest").get("sources"))
+        .get("events");
+    events.put("duplicates_redelivered", 1234);
+    events.put("after_run_date", 56);
+    String html = markup(render(manifest, List.of()));
+    assertTrue(html.contains("<th class=\"n\">of which re-delivered</th><th class=\"n\">After the run date</th>"), html);
+    assertTrue(html.contains("<td class=\"n\">1,234</td><td class=\"n\">56</td>"), html);
+  }
+
+  @Test
+  void expectedSpendIsTabledAgainstItsBaselinesOrSaysWhyItIsMissing() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> spend = new LinkedHashMap<>();
+    spend.put("status", "fitted");
+    spend.put("buyers", Map.of("train", 815, "validation", 277));
+    spend.put("back_transform", Map.of("smearing_factor", 1.0809));
+    Map<String, Object> metrics = new LinkedHashMap<>();
+    metrics.put("users", 958);
+    metrics.put("spending_users", 270);
+    metrics.put("revenue", 15374.25);
+    metrics.put("model", Map.of("rmse", 32.78, "mae", 18.0858, "spearman", 0.3721, "top_decile_revenue_share", 0.46));
+    Map<String, Object> baselines = new LinkedHashMap<>();
+    baselines.put("previous_horizon", Map.of("rmse", 46.23, "mae", 17.7219, "spearman", 0.3454,
+        "top_decile_revenue_share", 0.2781));
+    baselines.put("constant_spend", Map.of("rmse", 38.34, "mae", 20.1454, "spearman", 0.4712,
+        "top_decile_revenue_share", 0.2718));
+    metrics.put("baselines", baselines);
+    metrics.put("against_strongest_baseline", Map.of("rmse", Map.of("model_better", true),
+        "mae", Map.of("model_better", false), "spearman", Map.of("model_better", false),
+        "top_decile_revenue_share", Map.of("model_better", true)));
+    spend.put("metrics", metrics);
+    stage(manifest, "propensity").put("expected_spend", spend);
+    String html = markup(render(manifest, List.of()));
+    assertTrue(html.contains("<h3>Expected spend</h3>"), html);
+    assertTrue(html.contains("<th class=\"n\">Model</th><th class=\"n\">previous horizon</th>"
+        + "<th class=\"n\">constant spend</th><th>Model better</th>"), html);
+    assertTrue(html.contains("<tr><td>RMSE of spend</td><td class=\"n\">32.7800</td><td class=\"n\">46.2300</td>"
+        + "<td class=\"n\">38.3400</td><td>yes</td></tr>"), html);
+    assertTrue(html.contains("<tr><td>MAE of spend</td><td class=\"n\">18.0858</td><td class=\"n\">17.7219</td>"
+        + "<td class=\"n\">20.1454</td><td>no</td></tr>"), html);
+    assertTrue(html.contains("<th>Buyers (train / validation)</th><td>815 / 277</td>"), html);
+
+    stage(manifest, "propensity").put("expected_spend", Map.of("status", "skipped",
+        "reason", "0 training and 0 validation buyers with a positive spend"));
+    html = markup(render(manifest, List.of()));
+    assertTrue(html.contains("<p>No spend model (skipped): 0 training and 0 validation buyers with a positive spend</p>"),
+        html);
+    assertFalse(html.contains("RMSE of spend"));
+  }
+
+  @Test
   void missingPartsAreLeftOut() throws IOException {
     Map<String, Object> manifest = goldenManifest();
     @SuppressWarnings("unchecked")
