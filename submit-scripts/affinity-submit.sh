@@ -8,8 +8,9 @@
 #       -- all --run-date 2026-11-20
 #
 # spark-submit comes from $SPARK_HOME/bin/spark-submit. Without SPARK_HOME (a machine with no Spark
-# install) SparkSubmit is started with java from the Maven build's classpath
-# (target/local-classpath.txt, made by `mvn package`), which is enough for local[*] and spark://.
+# install) SparkSubmit is started with java from the jars in --spark-jars DIR, else from the Maven
+# build's classpath (target/local-classpath.txt, made by `mvn package`), which is enough for local[*]
+# and spark://.
 # Exit codes: those of Affinity (0 done, 1 failed, 2 usage/config, 3 data quality, 4 model quality);
 # this script itself exits 2 on a usage error or a missing jar, config or spark-submit.
 set -euo pipefail
@@ -31,11 +32,22 @@ Options (all optional):
   --num-executors N       YARN and Kubernetes (spark.executor.instances)
   --total-executor-cores N  standalone: cores for the whole application
   --jar PATH              app jar (default: target/affinity-*.jar; on k8s a local:// path in the image)
+  --spark-jars DIR        without SPARK_HOME: start SparkSubmit from the Spark jars in DIR (a Spark
+                          release's jars/ folder) instead of target/local-classpath.txt
   --conf-file PATH        Affinity HOCON config, shipped with --files (default: none, reference.conf only)
   --spark-conf K=V        extra spark-submit --conf, repeatable (e.g. spark.kubernetes.container.image=...)
   --name NAME             application name (default: affinity-<stage>-<run date>)
   --dry-run               print the command, do not run it
   -h, --help              this text
+
+Which jar for which Spark (the cluster's Spark version decides; pass it with --jar):
+  Spark 4.0.x, 4.1.x, 4.2.x  Scala 2.13 (EMR 8.0, EMR Serverless 8.0)
+      target/affinity-<version>.jar                  mvn -B package -DskipTests
+      compiled against Spark 4.0.1; StandaloneClusterIT runs it on 4.0.1, 4.1.0 and 4.2.0
+  Spark 3.5.x                Scala 2.12 (EMR 7.x, Dataproc 2.2, Databricks 15 and 16 LTS)
+      target/spark3.5/affinity-<version>-spark3.5.jar  mvn -B -P spark-3.5 package -DskipTests
+      compiled against Spark 3.5.9; StandaloneClusterIT runs it on 3.5.9
+  Scala 2.12 and 2.13 are not binary compatible: use the jar built for the cluster's Scala.
 
 Stage and arguments go to Affinity: ingest | features | segment | propensity | recommend | all
 (see the Affinity usage: affinity --help), e.g.  all --run-date 2026-11-20 -Daffinity.output.root=hdfs:///affinity
@@ -59,6 +71,7 @@ executor_cores=""
 num_executors=""
 total_executor_cores=""
 jar=""
+spark_jars=""
 conf_file=""
 name=""
 dry_run=0
@@ -79,6 +92,7 @@ while [[ $# -gt 0 ]]; do
     --num-executors) need "$@"; num_executors="$2"; shift 2 ;;
     --total-executor-cores) need "$@"; total_executor_cores="$2"; shift 2 ;;
     --jar) need "$@"; jar="$2"; shift 2 ;;
+    --spark-jars) need "$@"; spark_jars="$2"; shift 2 ;;
     --conf-file) need "$@"; conf_file="$2"; shift 2 ;;
     --spark-conf) need "$@"; [[ "$2" == *=* ]] || die "--spark-conf needs key=value, got '$2'"
                   spark_confs+=("$2"); shift 2 ;;
@@ -172,15 +186,21 @@ if [[ -n "${SPARK_HOME:-}" ]]; then
 else
   [[ $kind == local || $kind == standalone ]] \
     || die "--master $master needs a Spark installation: set SPARK_HOME (Hadoop/Kubernetes client config lives there)"
-  cp_file="$here/target/local-classpath.txt"
-  [[ -f "$cp_file" ]] || die "no SPARK_HOME and no $cp_file (build it: mvn -B package -DskipTests)"
+  if [[ -n "$spark_jars" ]]; then
+    compgen -G "$spark_jars/spark-core_*.jar" >/dev/null || die "--spark-jars $spark_jars holds no spark-core_*.jar"
+    spark_cp="$(cd "$spark_jars" && pwd)/*"
+  else
+    cp_file="$here/target/local-classpath.txt"
+    [[ -f "$cp_file" ]] || die "no SPARK_HOME and no $cp_file (build it: mvn -B package -DskipTests)"
+    spark_cp="$(cat "$cp_file")"
+  fi
   command -v java >/dev/null || die "java not found (JDK 17 needed)"
   # spark-submit adds the Java 17 flags itself; a bare java launch must pass them.
   source "$here/submit-scripts/lib/spark-jvm-flags.sh"
   submit=(java "-Xmx${driver_memory:-2g}"
     "${SPARK_JVM_FLAGS[@]}"
     -Dlog4j2.configurationFile="$here/conf/log4j2.properties"
-    -cp "$(cat "$cp_file")" org.apache.spark.deploy.SparkSubmit)
+    -cp "$spark_cp" org.apache.spark.deploy.SparkSubmit)
 fi
 
 cmd=("${submit[@]}" --master "$master" --deploy-mode "$deploy_mode" --class io.affinity.Main --name "$name")

@@ -166,7 +166,7 @@ public final class UserFeatures {
     if (ratings.isPresent()) {
       Dataset<Row> userRatings = ratingsBefore(ratings.get(), asOf).groupBy("user_id").agg(
           avg("rating").as("avg_rating_given"), count(lit(1)).as("ratings_given"), min("event_time").as("first_rating_time"));
-      u = u.join(userRatings, Seq.of("user_id"), "full_outer");
+      u = u.join(userRatings, new String[] {"user_id"}, "full_outer");
     } else {
       u = u.withColumn("avg_rating_given", lit(null).cast("double"))
           .withColumn("ratings_given", lit(0L))
@@ -177,9 +177,9 @@ public final class UserFeatures {
     if (users.isPresent()) {
       Dataset<Row> attrs = users.get();
       if (everyUser) {
-        u = attrs.select("user_id").join(u, Seq.of("user_id"), "left");
+        u = attrs.select("user_id").join(u, new String[] {"user_id"}, "left");
       }
-      u = u.join(attrs, Seq.of("user_id"), "left");
+      u = u.join(attrs, new String[] {"user_id"}, "left");
       firstSeen = least(firstSeen, col("signup_date").cast("timestamp"));
       for (String f : attrs.columns()) {
         if (!f.equals("user_id")) {
@@ -242,14 +242,5 @@ public final class UserFeatures {
       indexed = indexed.withColumn(c, col(c).cast("int"));
     }
     return indexed;
-  }
-
-  /** Scala Seq of join column names, for outer joins that merge the key. */
-  static final class Seq {
-    private Seq() {}
-
-    static scala.collection.immutable.Seq<String> of(String... names) {
-      return scala.jdk.javaapi.CollectionConverters.asScala(List.of(names)).toSeq();
-    }
   }
 }

@@ -24,18 +24,27 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.AfterParameterizedClassInvocation;
+import org.junit.jupiter.params.BeforeParameterizedClassInvocation;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * A real Spark standalone cluster on 127.0.0.1: a Master and a Worker started as their own JVMs from
- * the project's dependency jars (target/local-classpath.txt), and the app jar submitted through
- * {@code submit-scripts/affinity-submit.sh --master spark://...} — the wrapper users run — for the
- * whole chain on a small generated sample ({@link SmallSample}). Every stage must succeed, executors
- * must have run on the Worker, and the outputs must hold the rows the generated input implies. Master and Worker are always stopped.
+ * The app jar on a real Spark standalone cluster on 127.0.0.1, once per Spark version the build
+ * supports ({@code cluster.spark.versions} in the pom: 4.0.1, 4.1.0 and 4.2.0; 3.5.9 in the
+ * spark-3.5 profile). Each run starts a Master and a Worker as their own JVMs from that version's
+ * jars only (target/spark-dist/spark-&lt;version&gt;/jars, laid out by .ci/spark-dist/fetch.sh), and submits
+ * the shaded jar through {@code submit-scripts/affinity-submit.sh --spark-jars ... --master spark://...}
+ * — the wrapper users run — so driver, Master, Worker and executors are all that Spark. The whole
+ * chain runs on a small generated sample ({@link SmallSample}). Every stage must succeed, executors
+ * must have run on the Worker, and the outputs must hold the rows the generated input implies. Master
+ * and Worker are always stopped.
  */
+@ParameterizedClass(name = "Spark {0}")
+@MethodSource("sparkVersions")
 class StandaloneClusterIT extends SparkTestBase {
   private static final LocalDate RUN_DATE = SmallSample.RUN_DATE;
   private static final List<Process> DAEMONS = new ArrayList<>();
@@ -50,57 +59,74 @@ class StandaloneClusterIT extends SparkTestBase {
   static String submitLog;
   static String masterUrl;
 
-  @BeforeAll
-  static void startClusterAndSubmit() throws Exception {
-    Path cpFile = Path.of("target/local-classpath.txt");
-    assertTrue(Files.isRegularFile(cpFile), "target/local-classpath.txt missing: run through mvn verify (made in prepare-package)");
-    String classpath = Files.readString(cpFile).trim();
-    logs = Files.createDirectories(tmp.resolve("logs"));
+  @Parameter
+  String sparkVersion;
 
-    // The Worker launches executors from $SPARK_HOME/jars, so a fake Spark home links the build's jars.
-    Path sparkHome = Files.createDirectories(tmp.resolve("spark-home/jars"));
-    for (String jar : classpath.split(File.pathSeparator)) {
-      Path j = Path.of(jar);
-      Files.createSymbolicLink(sparkHome.resolve(j.getFileName()), j.toAbsolutePath());
-    }
-    workDir = Files.createDirectories(tmp.resolve("worker"));
+  /** The versions the pom names (failsafe system properties), each with its own jars folder. */
+  static List<String> sparkVersions() {
+    String versions = System.getProperty("affinity.it.spark-versions", "");
+    assertFalse(versions.isBlank(), "affinity.it.spark-versions not set: run through mvn verify (see the pom's failsafe setup)");
+    return List.of(versions.split(","));
+  }
+
+  private static Path sparkHome(String version) {
+    return Path.of(System.getProperty("affinity.it.spark-dists", "target/spark-dist"), "spark-" + version);
+  }
+
+  @BeforeParameterizedClassInvocation
+  static void startClusterAndSubmit(String version) throws Exception {
+    Path sparkHome = sparkHome(version);
+    assertTrue(Files.isRegularFile(sparkHome.resolve("jars/.complete")),
+        sparkHome + "/jars missing: run through mvn verify (.ci/spark-dist/fetch.sh lays it out at pre-integration-test)");
+    // The Worker launches executors from $SPARK_HOME/jars; the daemons start from the same jars.
+    String classpath = sparkHome.toAbsolutePath().resolve("jars") + File.separator + "*";
+    Path appJar = Path.of(System.getProperty("affinity.it.app-jar"));
+    assertTrue(Files.isRegularFile(appJar), "app jar " + appJar + " missing: run through mvn verify");
+    Path run = Files.createDirectories(tmp.resolve("spark-" + version));
+    logs = Files.createDirectories(run.resolve("logs"));
+    workDir = Files.createDirectories(run.resolve("worker"));
+    long started = System.nanoTime();
 
     int masterPort = freePort();
     masterUrl = "spark://127.0.0.1:" + masterPort;
     Path masterLog = logs.resolve("master.log");
     Path workerLog = logs.resolve("worker.log");
-    DAEMONS.add(daemon(classpath, sparkHome.getParent(), masterLog, "org.apache.spark.deploy.master.Master",
+    DAEMONS.add(daemon(classpath, sparkHome, masterLog, "org.apache.spark.deploy.master.Master",
         "--host", "127.0.0.1", "--port", Integer.toString(masterPort), "--webui-port", Integer.toString(freePort())));
-    waitFor(masterLog, "I have been elected leader", 60);
-    DAEMONS.add(daemon(classpath, sparkHome.getParent(), workerLog, "org.apache.spark.deploy.worker.Worker",
+    waitFor(masterLog, "I have been elected leader", 180);
+    DAEMONS.add(daemon(classpath, sparkHome, workerLog, "org.apache.spark.deploy.worker.Worker",
         "--host", "127.0.0.1", "--port", Integer.toString(freePort()), "--webui-port", Integer.toString(freePort()),
         "--cores", "2", "--memory", "1536m", "--work-dir", workDir.toString(), masterUrl));
-    waitFor(workerLog, "Successfully registered with master", 60);
+    waitFor(workerLog, "Successfully registered with master", 180);
 
-    SmallSample.Written sample = SmallSample.write(tmp, 7L);
+    SmallSample.Written sample = SmallSample.write(run, 7L);
     Path conf = sample.conf();
     generated = sample.summary();
-    clusterOut = tmp.resolve("cluster-out");
+    clusterOut = run.resolve("cluster-out");
 
     Path submitOut = logs.resolve("submit.log");
     ProcessBuilder submit = new ProcessBuilder("bash", "submit-scripts/affinity-submit.sh", "--master", masterUrl,
+        "--spark-jars", sparkHome.resolve("jars").toString(), "--jar", appJar.toString(),
         "--driver-memory", "1g", "--executor-memory", "1g", "--total-executor-cores", "2", "--conf-file", conf.toString(),
         "all", "--run-date", RUN_DATE.toString(), "-Daffinity.output.root=" + clusterOut,
         "-Daffinity.spark.shuffle-partitions=2")
         .redirectErrorStream(true).redirectOutput(submitOut.toFile());
-    submit.environment().remove("SPARK_HOME"); // the wrapper's no-install path: SparkSubmit from the build classpath
+    submit.environment().remove("SPARK_HOME"); // the wrapper's no-install path: SparkSubmit from that version's jars
     submit.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     Process p = submit.start();
-    if (!p.waitFor(420, TimeUnit.SECONDS)) {
+    // A hang guard, not a timing: generous because on a busy 2-core machine the chain runs many times slower.
+    if (!p.waitFor(900, TimeUnit.SECONDS)) {
       p.descendants().forEach(ProcessHandle::destroyForcibly);
       p.destroyForcibly();
-      fail("spark-submit did not finish in 420 s; log:\n" + tail(submitOut));
+      fail("spark-submit did not finish in 900 s; log:\n" + tail(submitOut));
     }
     submitExit = p.exitValue();
     submitLog = Files.readString(submitOut, StandardCharsets.UTF_8);
+    System.out.printf("StandaloneClusterIT: Spark %s cluster started and the chain submitted in %.0f s (exit %d)%n",
+        version, (System.nanoTime() - started) / 1e9, submitExit);
   }
 
-  @AfterAll
+  @AfterParameterizedClassInvocation
   static void stopCluster() {
     for (int i = DAEMONS.size() - 1; i >= 0; i--) { // Worker first: it stops its executors
       Process d = DAEMONS.get(i);
@@ -120,8 +146,18 @@ class StandaloneClusterIT extends SparkTestBase {
   }
 
   @Test
+  void masterWorkerAndDriverRunThatSparkVersion() throws IOException {
+    String running = "Running Spark version " + sparkVersion;
+    assertTrue(Files.readString(logs.resolve("master.log"), StandardCharsets.UTF_8).contains(running), "master.log: " + running);
+    assertTrue(Files.readString(logs.resolve("worker.log"), StandardCharsets.UTF_8).contains(running), "worker.log: " + running);
+    // The driver logs at WARN (the app's log4j2 configuration), so its version is read from what it
+    // recorded: the manifest's spark_version is SparkSession.version() of the driver.
+    assertEquals(sparkVersion, manifest().path("spark_version").asText(), "the driver's Spark version");
+  }
+
+  @Test
   void theWrapperSubmitsToTheClusterAndEveryStageSucceeds() throws IOException {
-    assertEquals(0, submitExit, "exit code of affinity-submit.sh; log:\n" + submitLog);
+    assertEquals(0, submitExit, "Spark " + sparkVersion + ": exit code of affinity-submit.sh; log:\n" + submitLog);
     assertTrue(submitLog.contains("affinity-submit.sh: java ") && submitLog.contains("--master " + masterUrl),
         "the wrapper echoes the final command:\n" + submitLog.lines().findFirst().orElse(""));
     assertTrue(submitLog.contains("affinity: all done for run_date=" + RUN_DATE), submitLog);
@@ -194,7 +230,7 @@ class StandaloneClusterIT extends SparkTestBase {
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     pb.environment().put("SPARK_HOME", sparkHome.toString());
-    pb.environment().put("SPARK_SCALA_VERSION", "2.13");
+    pb.environment().put("SPARK_SCALA_VERSION", System.getProperty("affinity.it.scala-binary", "2.13"));
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     pb.environment().put("SPARK_WORKER_DIR", workDir.toString());
     return pb.start();

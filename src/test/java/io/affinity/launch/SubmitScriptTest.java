@@ -164,4 +164,33 @@ class SubmitScriptTest {
     assertTrue(r.stdout().startsWith("Usage: affinity-submit.sh"), r.stdout());
     assertTrue(r.stdout().contains("k8s://"), r.stdout());
   }
+
+  @Test
+  void helpSaysWhichJarGoesWithWhichSpark() throws Exception {
+    String help = run(Map.of(), "--help").stdout();
+    String mapping = help.substring(help.indexOf("Which jar for which Spark"), help.indexOf("Stage and arguments"));
+    List<String> lines = mapping.lines().map(String::strip).toList();
+    int spark4 = lines.indexOf(lines.stream().filter(l -> l.startsWith("Spark 4.0.x, 4.1.x, 4.2.x")).findFirst().orElseThrow());
+    int spark35 = lines.indexOf(lines.stream().filter(l -> l.startsWith("Spark 3.5.x")).findFirst().orElseThrow());
+    assertTrue(lines.get(spark4 + 1).startsWith("target/affinity-<version>.jar"), mapping);
+    assertTrue(lines.get(spark35 + 1).startsWith("target/spark3.5/affinity-<version>-spark3.5.jar"), mapping);
+    assertTrue(lines.get(spark35 + 1).contains("-P spark-3.5"), mapping);
+  }
+
+  @Test
+  void sparkJarsStartsSparkSubmitFromThatFolderWithoutASparkInstall() throws Exception {
+    Path jars = Files.createDirectories(dir.resolve("spark-4.2.0/jars"));
+    Files.writeString(jars.resolve("spark-core_2.13-4.2.0.jar"), "");
+    Result r = run(Map.of(), "--dry-run", "--master", "spark://127.0.0.1:7077", "--spark-jars", jars.toString(),
+        "--jar", jar.toString(), "all");
+    assertEquals(0, r.code(), r.stderr());
+    List<String> cmd = List.of(r.stdout().split(" "));
+    int cp = cmd.indexOf("-cp");
+    assertEquals(jars + "/\\*", cmd.get(cp + 1), "the folder's jars, quoted: " + r.stdout());
+    assertEquals("org.apache.spark.deploy.SparkSubmit", cmd.get(cp + 2));
+
+    Result empty = run(Map.of(), "--dry-run", "--spark-jars", dir.toString(), "--jar", jar.toString(), "all");
+    assertEquals(2, empty.code());
+    assertTrue(empty.stderr().contains("--spark-jars " + dir + " holds no spark-core_*.jar"), empty.stderr());
+  }
 }

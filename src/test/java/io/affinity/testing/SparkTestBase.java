@@ -63,9 +63,9 @@ public abstract class SparkTestBase {
     base = null;
   }
 
-  /** spark-testing-base's DataFrame assertions (exact, approximate, order-free). */
-  protected static JavaDataFrameSuiteBase frames() {
-    return base;
+  /** spark-testing-base's DataFrame assertions (exact, approximate, order-free), for any Spark build. */
+  protected static DataFrameAssertions frames() {
+    return new DataFrameAssertions(base);
   }
 
   /** The outcome of one command line run in-process. */

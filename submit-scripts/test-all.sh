@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this): both builds, one after the other.
+#   1. mvn -B verify             Spark 4 / Scala 2.13 jar (compiled against 4.0.1): unit tests, every
+#                                end-to-end IT, and StandaloneClusterIT on real 4.0.1, 4.1.0 and 4.2.0
+#                                clusters (cluster.spark.versions in pom.xml).
+#   2. mvn -B -P spark-3.5 verify  Spark 3.5 / Scala 2.12 jar (target/spark3.5): unit tests,
+#                                SamplePipelineIT and StandaloneClusterIT on a real 3.5.9 cluster.
+# Two Maven runs, not one: a profile changes the Spark and Scala of the whole build, and one Maven
+# run builds a project once. Each is also runnable alone. Extra arguments go to both (e.g. -o).
+# Stops at the first failing build; prints each build's seconds.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+run() {
+  local label="$1"; shift
+  local start=$SECONDS
+  echo "test-all.sh: $label: mvn $*"
+  mvn "$@"
+  echo "test-all.sh: $label passed in $((SECONDS - start)) s"
+}
+
+run "Spark 4 build" -B verify "$@"
+run "Spark 3.5 build" -B -P spark-3.5 verify "$@"
+echo "test-all.sh: both builds passed"
