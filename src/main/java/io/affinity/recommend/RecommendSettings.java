@@ -27,6 +27,8 @@ import java.util.List;
  * @param blockSize users scored together in one matrix product
  * @param popularity how the popularity baseline and fallbacks weigh each distinct buyer by recency
  * @param content content similarity from item text and new items in recommendations
+ * @param revalidateEveryDays 1 = validate every run; n = reuse the last published run's validation while it is
+ *     less than n days old ({@link ValidationReuse})
  */
 public record RecommendSettings(
     boolean implicit,
@@ -45,7 +47,8 @@ public record RecommendSettings(
     int checkpointInterval,
     int blockSize,
     Popularity.Recency popularity,
-    ContentSettings content) implements Serializable {
+    ContentSettings content,
+    int revalidateEveryDays) implements Serializable {
 
   private static final String P = "affinity.recommend.";
   /** {@code num-blocks = auto}: blocks sized to the training pairs. */
@@ -167,7 +170,8 @@ public record RecommendSettings(
             r.integer(P + "content.new-item-max-users", 0, 1_000_000),
             r.number(P + "content.min-similarity", 0, 1, false),
             r.oneOf(P + "content.blend-weight-search", "validation", "fixed").equals("validation"),
-            r.numberList(P + "content.blend-weight-grid", 0, 1)));
+            r.numberList(P + "content.blend-weight-grid", 0, 1)),
+        r.integer(P + "revalidate-every-days", 1, 3650));
   }
 
   /** {@code num-blocks}: {@code auto} ({@link #AUTO_BLOCKS}) or a whole number in 1..10000. */

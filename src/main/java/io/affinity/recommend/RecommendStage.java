@@ -106,13 +106,17 @@ public final class RecommendStage implements Stage {
     Dataset<Row> itemTexts = settings.content().enabled()
         ? ContentSimilarity.texts(ds.read("features/items", "features"), ds.cleanHistoryIfPresent("item_descriptions"))
         : null;
+    // The last published run's validation stands in while it is recent enough (revalidate-every-days).
+    String fingerprint = ValidationReuse.fingerprint(settings, types, features.halfLifeDays());
+    ValidationReuse.Decision decision = ValidationReuse.decide(ds, settings, fingerprint);
     long validationStart = System.nanoTime();
-    Validation.Outcome v = Validation.run(spark, settings, types, features.halfLifeDays(), events, ratings,
-        userMap, itemMap, split, itemTexts);
+    Validation.Outcome v = decision.outcome().orElseGet(() -> Validation.run(spark, settings, types,
+        features.halfLifeDays(), events, ratings, userMap, itemMap, split, itemTexts));
     seconds(report, "validation_seconds", validationStart);
     report.put("split", v.split());
     report.put("search", settings.search() ? "grid" : "fixed");
-    report.put("selection", v.selection());
+    report.put("selection", decision.outcome().isPresent() ? ValidationReuse.reusedSelection(decision, v) : v.selection());
+    report.put(ValidationReuse.SECTION, ValidationReuse.section(decision, v, ctx.runDate(), fingerprint));
     if (!v.candidates().isEmpty()) {
       report.put("candidates", v.candidates());
     }

@@ -296,9 +296,26 @@ class NightlyRunsIT extends SparkTestBase {
   void runningAnotherDateLeavesTheFirstDateByteIdentical() throws Exception {
     Map<String, String> before = files(D);
     assertTrue(before.size() > 20, "files of " + D + ": " + before.size());
-    Run r = cli(args(D.plusDays(1)));
+    // Validated on D, which is less than 2 days old: the night of D+1 reuses that validation.
+    Run r = cli(args(D.plusDays(1), "-Daffinity.recommend.revalidate-every-days=2"));
     assertEquals(0, r.exitCode(), r.stderr());
     assertEquals(before, files(D));
+    JsonNode fresh = manifest(root, D).path("stages").path("recommend");
+    JsonNode reused = manifest(root, D.plusDays(1)).path("stages").path("recommend");
+    assertEquals(D.toString(), fresh.path("validation").path("validated_on").asText(), fresh.path("validation").toString());
+    assertTrue(fresh.path("validation").path("validated_because").asText().contains("revalidate-every-days = 1"));
+    assertEquals(D.toString(), reused.path("validation").path("reused_from").asText(), reused.path("validation").toString());
+    assertEquals(D.toString(), reused.path("validation").path("validated_on").asText());
+    assertEquals(1, reused.path("validation").path("age_days").asInt());
+    assertTrue(reused.path("selection").asText().startsWith("reused: the validation of " + D), reused.path("selection").asText());
+    for (String key : List.of("params", "ndcg_at_10", "baselines", "split", "lift")) {
+      assertEquals(fresh.path(key), reused.path(key), key + " is the reused validation's");
+    }
+    assertEquals(fresh.path("validation").path("fingerprint"), reused.path("validation").path("fingerprint"));
+    assertTrue(reused.path("timings").path("validation_seconds").asDouble()
+        < fresh.path("timings").path("validation_seconds").asDouble() / 5, reused.path("timings").toString());
+    // The final model is still refit on the night's data.
+    assertTrue(reused.path("model").path("training_pairs").asLong() > 0);
     assertEquals(D.plusDays(1).toString(), Files.readString(root.resolve("runs/LATEST")).trim());
     JsonNode gate = manifest(root, D.plusDays(1)).path("stages").path("propensity").path("gate_vs_published");
     assertEquals(D.toString(), gate.path("previous_run_date").asText());

@@ -1,6 +1,7 @@
 package io.affinity.recommend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +64,25 @@ class RecommendSettingsTest {
     assertError("affinity.recommend.num-blocks", "auto or a whole number in 1..10000", "affinity.recommend.num-blocks", "many");
   }
 
+  /** A validation is reused only under the same settings; how often to validate is not one of them. */
+  @Test
+  void validationFingerprintIgnoresOnlyHowOftenToValidate() {
+    Settings base = full();
+    String fp = ValidationReuse.fingerprint(base.recommend(), base.eventTypes(), base.features().halfLifeDays());
+    assertEquals(16, fp.length());
+    Settings weekly = full("affinity.recommend.revalidate-every-days", "7");
+    assertEquals(7, weekly.recommend().revalidateEveryDays());
+    assertEquals(fp, ValidationReuse.fingerprint(weekly.recommend(), weekly.eventTypes(), weekly.features().halfLifeDays()));
+    for (String[] change : new String[][] {{"affinity.recommend.grid.rank", "[10]"},
+        {"affinity.recommend.validation-days", "7"}, {"affinity.recommend.content.enabled", "false"}}) {
+      Settings other = full(change);
+      assertNotEquals(fp, ValidationReuse.fingerprint(other.recommend(), other.eventTypes(), other.features().halfLifeDays()),
+          change[0]);
+    }
+    Settings halfLife = full("affinity.features.half-life-days", "7");
+    assertNotEquals(fp, ValidationReuse.fingerprint(halfLife.recommend(), halfLife.eventTypes(), 7.0));
+  }
+
   @Test
   void invalidValuesNameTheKey() {
     assertError("affinity.recommend.mode", "needs explicit ratings", "affinity.recommend.mode", "explicit");
@@ -115,11 +135,15 @@ class RecommendSettingsTest {
   }
 
   private static RecommendSettings settings(String... overrides) {
+    return full(overrides).recommend();
+  }
+
+  private static Settings full(String... overrides) {
     Map<String, String> o = new LinkedHashMap<>();
     o.put("affinity.input.events.path", "events.csv");
     for (int i = 0; i < overrides.length; i += 2) {
       o.put(overrides[i], overrides[i + 1]);
     }
-    return Settings.from(ConfigLoader.load(null, o), "2026-11-20").recommend();
+    return Settings.from(ConfigLoader.load(null, o), "2026-11-20");
   }
 }
