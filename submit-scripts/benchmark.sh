@@ -14,6 +14,10 @@
 #   --out DIR         results (default bench-results/<size>-<UTC timestamp>); one run-N/ folder per run
 #   --seed N          generator seed (default 42)
 #   --data DIR        where generated data sets are kept and reused (default ${TMPDIR:-/tmp}/affinity-bench-data)
+#   --night           also time one steady-state night: the history before the run date as a full
+#                     load of the day before (untimed bootstrap, published), then the run date's
+#                     events alone as a {run_date} delta with revalidate-every-days = 7 (timed);
+#                     results.md gets the night's stages beside the full run's
 #
 # Environment: AFFINITY_NO_BUILD=1 skips the build (the CI smoke test sets it); AFFINITY_CLASSPATH
 # replaces target/local-classpath.txt as the dependency classpath (the smoke test passes its own);
@@ -28,7 +32,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "benchmark.sh: $*" >&2; exit 2; }
 
-events_arg="" runs=3 memory=8g skip_baseline=0 out="" seed=42 data_root="${TMPDIR:-/tmp}/affinity-bench-data"
+events_arg="" runs=3 memory=8g skip_baseline=0 night=0 out="" seed=42 data_root="${TMPDIR:-/tmp}/affinity-bench-data"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --events) [[ $# -ge 2 ]] || die "--events needs a value"; events_arg="$2"; shift 2 ;;
@@ -38,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --out) [[ $# -ge 2 ]] || die "--out needs a value"; out="$2"; shift 2 ;;
     --seed) [[ $# -ge 2 ]] || die "--seed needs a value"; seed="$2"; shift 2 ;;
     --data) [[ $# -ge 2 ]] || die "--data needs a value"; data_root="$2"; shift 2 ;;
+    --night) night=1; shift ;;
     -h|--help) usage ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
@@ -147,6 +152,39 @@ for (( r = 1; r <= runs; r++ )); do
   # Outputs are not needed for the figures; keep the manifest, drop the data (20M runs are large).
   find "$run/affinity" "$run/baseline" -mindepth 1 -maxdepth 1 ! -name runs ! -name baseline.json -exec rm -rf {} + 2>/dev/null || true
 done
+if [[ $night == 1 ]]; then
+  # The run date of conf/benchmark.conf, and the day before it (the bootstrap's run date).
+  run_date="$(sed -n 's/^ *run-date *= *"\([0-9-]*\)".*/\1/p' conf/benchmark.conf | head -1)"
+  [[ -n "$run_date" ]] || die "no run-date in conf/benchmark.conf"
+  day_before="$(date -u -d "$run_date - 1 day" +%F)"
+  # The export split once per data set: the run date's rows (timestamp "D hh:mm:ss") as that day's
+  # file, every other row (bad rows included) as the history.
+  split="$data/night-$run_date"
+  if [[ ! -f "$split/_COMPLETE" ]]; then
+    rm -rf "$split.tmp" && mkdir -p "$split.tmp/daily/dt=$run_date"
+    awk -v day=",$run_date " -v h="$split.tmp/history.csv" -v d="$split.tmp/daily/dt=$run_date/events.csv" \
+      'NR == 1 { print > h; print > d; next } index($0, day) { print > d; next } { print > h }' "$data/events.csv"
+    rm -rf "$split" && mv "$split.tmp" "$split" && touch "$split/_COMPLETE"
+  fi
+  night_root="$out/night/affinity"
+  rm -rf "$out/night" && mkdir -p "$out/night"
+  echo "benchmark.sh: night: bootstrap, a full load of the history for $day_before (untimed; log: $out/night/bootstrap.log)" >&2
+  if ! jvm io.affinity.Main all "${inputs[@]}" "-Daffinity.input.events.path=$split/history.csv" \
+      --run-date "$day_before" "-Daffinity.output.root=$night_root" > "$out/night/bootstrap.log" 2>&1; then
+    tail -20 "$out/night/bootstrap.log" >&2
+    die "night: the bootstrap failed (log: $out/night/bootstrap.log)"
+  fi
+  echo "benchmark.sh: night: $run_date from its delta alone (log: $out/night/night.log)" >&2
+  start=$(date +%s.%N)
+  if ! jvm io.affinity.Main all "${inputs[@]}" "-Daffinity.input.events.path=$split/daily/dt={run_date}/events.csv" \
+      -Daffinity.recommend.revalidate-every-days=7 --run-date "$run_date" "-Daffinity.output.root=$night_root" \
+      > "$out/night/night.log" 2>&1; then
+    tail -20 "$out/night/night.log" >&2
+    die "night: the nightly run failed (log: $out/night/night.log)"
+  fi
+  echo "  $(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }") s wall (JVM start to exit)" >&2
+  find "$night_root" -mindepth 1 -maxdepth 1 ! -name runs -exec rm -rf {} + 2>/dev/null || true
+fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/machine.txt"
 
 java -cp "$classpath" io.affinity.bench.BenchmarkReport "$out" "$label"

@@ -134,6 +134,33 @@ public final class BenchmarkReport {
       steps.put(step.step(), row);
     }
     out.put("steps", steps);
+
+    // --night: one steady-state night after a bootstrap (night/affinity, the newest run date).
+    Path night = dir.resolve("night/affinity/runs");
+    if (Files.isDirectory(night)) {
+      Map<String, Object> m;
+      try (Stream<Path> s = Files.list(night)) {
+        Path newest = s.filter(p -> p.getFileName().toString().startsWith("run_date=")).max(Path::compareTo)
+            .orElseThrow(() -> new IllegalArgumentException("no run_date=* under " + night));
+        m = read(newest.resolve("manifest.json"));
+      }
+      Map<String, Object> n = new LinkedHashMap<>();
+      n.put("events_read", eventsRead(m) == null ? null : eventsRead(m).longValue());
+      Map<String, Object> secs = new LinkedHashMap<>();
+      for (String st : STAGES) {
+        Double v = stageSeconds(m, st);
+        if (v != null) {
+          secs.put(st, v);
+        }
+      }
+      Double nightTotal = chainSeconds(m);
+      secs.put("total", nightTotal);
+      n.put("stages", secs);
+      n.put("recommend_validation_seconds", timing(m, "validation_seconds"));
+      n.put("night_vs_full", nightTotal == null || total == null || total <= 0 ? null
+          : Math.round(nightTotal / total * 100) / 100.0);
+      out.put("night", n);
+    }
     return out;
   }
 
@@ -157,6 +184,18 @@ public final class BenchmarkReport {
       Map<String, Object> row = (Map<String, Object>) e.getValue();
       sb.append("| ").append(e.getKey()).append(" | ").append(fmt(row.get("affinity_seconds"))).append(" | ")
           .append(fmt(row.get("baseline_seconds"))).append(" | ").append(fmt(row.get("ratio"))).append(" |\n");
+    }
+    if (r.get("night") instanceof Map<?, ?> night) {
+      Map<String, Object> secs = (Map<String, Object>) night.get("stages");
+      Map<String, Object> full = (Map<String, Object>) r.get("stages");
+      sb.append(String.format(Locale.ROOT, "%n**Steady-state night** (the history up to the day before as a full load,"
+          + " then the last day as a delta: %s events read; validation reused): %s of the full run's chain seconds%n%n",
+          fmt(night.get("events_read")), fmt(night.get("night_vs_full"))));
+      sb.append("| stage | night s | full run s |\n| --- | ---: | ---: |\n");
+      for (Map.Entry<String, Object> e : secs.entrySet()) {
+        Object f = full.get(e.getKey()) instanceof Map<?, ?> row ? row.get("seconds") : null;
+        sb.append("| ").append(e.getKey()).append(" | ").append(fmt(e.getValue())).append(" | ").append(fmt(f)).append(" |\n");
+      }
     }
     return sb.toString();
   }
