@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * Re-validation every few days ({@code affinity.recommend.revalidate-every-days}): the validation
@@ -50,7 +51,11 @@ final class ValidationReuse {
    * measures), the event types and the half-life of implicit strength.
    */
   static String fingerprint(RecommendSettings s, EventTypes types, double halfLifeDays) {
-    String text = s.toString().replaceAll("revalidateEveryDays=\\d+", "") + "|" + types + "|" + halfLifeDays;
+    // The maps sorted: the config's entry order differs from one JVM to the next, and a fingerprint
+    // must not (the first measurement found a run and the next night's never matching).
+    String text = s.toString().replaceAll("revalidateEveryDays=\\d+", "") + "|" + types.names() + "|"
+        + new TreeMap<>(types.aliases()) + "|" + types.purchase() + "|" + types.view() + "|" + types.returned() + "|"
+        + new TreeMap<>(types.weights()) + "|" + halfLifeDays;
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(d, 0, 8);

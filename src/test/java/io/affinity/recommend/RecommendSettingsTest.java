@@ -79,6 +79,14 @@ class RecommendSettingsTest {
       assertNotEquals(fp, ValidationReuse.fingerprint(other.recommend(), other.eventTypes(), other.features().halfLifeDays()),
           change[0]);
     }
+    // The config's map order differs from JVM to JVM; the fingerprint must not.
+    Settings.EventTypes t = base.eventTypes();
+    java.util.Map<String, Double> reversed = new java.util.LinkedHashMap<>();
+    java.util.List<String> keys = new java.util.ArrayList<>(t.weights().keySet());
+    java.util.Collections.reverse(keys);
+    keys.forEach(k -> reversed.put(k, t.weights().get(k)));
+    assertEquals(fp, ValidationReuse.fingerprint(base.recommend(), new Settings.EventTypes(t.names(), t.aliases(),
+        t.purchase(), t.view(), t.returned(), reversed), base.features().halfLifeDays()));
     Settings halfLife = full("affinity.features.half-life-days", "7");
     assertNotEquals(fp, ValidationReuse.fingerprint(halfLife.recommend(), halfLife.eventTypes(), 7.0));
   }
