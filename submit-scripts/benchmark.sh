@@ -111,7 +111,7 @@ rm -rf "$out/build" && mkdir -p "$out/build" && cp -r target/classes target/test
 classpath="$out/build/test-classes:$out/build/classes:$deps"
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "command: $0 --events $events_arg --runs $runs --driver-memory $memory$([[ $skip_baseline == 1 ]] && echo ' --skip-baseline')"
+  echo "command: $0 --events $events_arg --runs $runs --driver-memory $memory$([[ $skip_baseline == 1 ]] && echo ' --skip-baseline')$([[ $night == 1 ]] && echo ' --night')"
   echo "data: $data ($users users, $items items, seed $seed); shuffle partitions $partitions"
   echo "nproc: $(nproc)"
   echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
