@@ -6,7 +6,8 @@
  *
  * <p>One class per concern, {@link io.affinity.recommend.RecommendStage} only orchestrates:
  * {@code Validation} (the split, the candidate grid, the content slots and the blend weight chosen
- * by next-item hit rate), {@code Popularity} (recent and all-time baselines and fallbacks),
+ * by next-item hit rate), {@code ValidationReuse} (a recent published run's validation standing in
+ * for a new one, {@code revalidate-every-days}), {@code Popularity} (recent and all-time baselines and fallbacks),
  * {@code RankingEvaluation} (precision, recall, NDCG, MAP, RMSE), {@code BeyondAccuracy} (coverage,
  * novelty, diversity, serendipity as in MS Recommenders), {@code TrainingData}, {@code ScoringModel}
  * (the broadcast item side), {@code BlockTopN} and {@code UserRanker} (top-N per user, content
