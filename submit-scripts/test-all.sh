@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The compatibility suite: both builds, one after the other, and the cluster test on every
-# supported Spark 4 (about 48 minutes on 2 cores; CI runs only step 1 with the 4.0.1 cluster,
+# supported Spark 4 (about 45 minutes on 2 cores; CI runs only step 1 with the 4.0.1 cluster,
 # `mvn -B verify`, to stay within its 35-minute budget).
 #   1. mvn -B verify -Dcluster.spark.versions=4.0.1,4.1.0,4.2.0
 #                                Spark 4 / Scala 2.13 jar (compiled against 4.0.1): unit tests, every
