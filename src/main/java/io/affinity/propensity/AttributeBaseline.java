@@ -57,13 +57,14 @@ final class AttributeBaseline {
     Dataset<Row> scored = score(train, test, best, prior, direction).cache();
     try {
       boolean text = train.schema().apply(best).dataType().equals(DataTypes.StringType);
+      double[] auc = Metrics.aucs(scored, SCORE);
       return Metrics.ordered(
           "score", text ? "training response rate of the user's " + best + " level (smoothed)"
               : (direction > 0 ? "" : "minus ") + best,
           "attribute", best,
           "train_auc_roc", Metrics.round(bestAuc),
-          "auc_roc", Metrics.round(Metrics.auc(scored, SCORE, "areaUnderROC")),
-          "auc_pr", Metrics.round(Metrics.auc(scored, SCORE, "areaUnderPR")),
+          "auc_roc", Metrics.round(auc[0]),
+          "auc_pr", Metrics.round(auc[1]),
           "attributes_tried", attributes.size());
     } finally {
       scored.unpersist();

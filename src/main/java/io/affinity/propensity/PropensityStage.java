@@ -375,8 +375,9 @@ public final class PropensityStage implements Stage {
         coalesce(col("recency_days").multiply(-1.0), lit(-Double.MAX_VALUE)));
     Map<String, Object> b = new LinkedHashMap<>();
     b.put("score", "minus days since the last purchase (never purchased = lowest)");
-    b.put("auc_roc", Metrics.round(Metrics.auc(baseline, "_recency_score", "areaUnderROC")));
-    b.put("auc_pr", Metrics.round(Metrics.auc(baseline, "_recency_score", "areaUnderPR")));
+    double[] auc = Metrics.aucs(baseline, "_recency_score");
+    b.put("auc_roc", Metrics.round(auc[0]));
+    b.put("auc_pr", Metrics.round(auc[1]));
     metrics.put("baseline_recency", b);
     return (Double) calibrated.get("auc_roc");
   }

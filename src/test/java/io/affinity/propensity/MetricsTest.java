@@ -37,6 +37,9 @@ class MetricsTest extends SparkTestBase {
     Map<String, Object> m = Metrics.evaluate(ten(), "p", "raw", 10);
     // Buyer/non-buyer pairs ranked right: 6 + 6 + 5 + 3 of 4 x 6.
     assertEquals(20 / 24.0, (Double) m.get("auc_roc"), 1e-6);
+    // Both areas come from one curve; each must equal MLlib's evaluator asked for that metric alone.
+    assertEquals(Metrics.auc(ten(), "p", "areaUnderPR"), (Double) m.get("auc_pr"), 1e-6);
+    assertEquals(Metrics.auc(ten(), "p", "areaUnderROC"), (Double) m.get("auc_roc"), 1e-6);
     // Mean of -ln p over buyers and -ln(1 - p) over the others.
     double logLoss = -(Math.log(0.95) + Math.log(0.85) + Math.log(0.65) + Math.log(0.35)
         + Math.log(0.25) + Math.log(0.45) + Math.log(0.55) + Math.log(0.75) + Math.log(0.85) + Math.log(0.95)) / 10;
