@@ -34,8 +34,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The app jar on a real Spark standalone cluster on 127.0.0.1, once per Spark version of
- * {@code cluster.spark.versions} (the pom: 4.0.1 in CI; submit-scripts/test-all.sh passes 4.0.1,
- * 4.1.0 and 4.2.0; 3.5.9 in the spark-3.5 profile). Each run starts a Master and a Worker as their own JVMs from that version's
+ * {@code cluster.spark.versions} (the pom: 4.0.1; submit-scripts/test-all.sh, which CI runs, passes
+ * 4.0.1, 4.1.0 and 4.2.0; 3.5.9 in the spark-3.5 profile). Each run starts a Master and a Worker as their own JVMs from that version's
  * jars only (target/spark-dist/spark-&lt;version&gt;/jars, laid out by .ci/spark-dist/fetch.sh), and submits
  * the shaded jar through {@code submit-scripts/affinity-submit.sh --spark-jars ... --master spark://...}
  * — the wrapper users run — so driver, Master, Worker and executors are all that Spark. The whole
