@@ -51,8 +51,8 @@ class StandaloneClusterIT extends SparkTestBase {
   /**
    * JVM options of every process of the cluster run (Master, Worker and, through the Worker's
    * environment, the executors; spark-submit's driver). C1 only: four cold JVMs share two cores
-   * here, and C2 compiling Spark's hot code took about 40 % of their CPU for a chain that ends
-   * before that code pays off (4.0.1: 124 s and 252 CPU seconds with C2, 111 s and 151 with C1).
+   * here, and the chain ends before C2's compile work pays back (4.0.1 alone: the chain took 124 s
+   * with C2 and 111 s with C1; the whole Maven run, C1 in every JVM of it, 252 CPU seconds against 151).
    * Compilation does not change what runs, so what the test checks is the same.
    */
   static final String CLUSTER_JVM_OPTIONS = "-XX:TieredStopAtLevel=1";
