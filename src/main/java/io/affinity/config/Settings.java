@@ -74,7 +74,13 @@ public record Settings(
       implements java.io.Serializable {}
 
   /** Feature engineering settings. */
-  public record FeatureSettings(double halfLifeDays) implements java.io.Serializable {}
+  public record FeatureSettings(double halfLifeDays, boolean keepState, int stateKeepDays)
+      implements java.io.Serializable {
+    /** Without kept state: every run derives its features from the whole history. */
+    public FeatureSettings(double halfLifeDays) {
+      this(halfLifeDays, false, 3);
+    }
+  }
 
   /**
    * Reads and validates every key.
@@ -169,7 +175,12 @@ public record Settings(
         outlierColumns,
         r.integer("affinity.ingest.dedup-window-days", 0, 366));
 
-    FeatureSettings features = new FeatureSettings(r.number("affinity.features.half-life-days", 0, 1e6, true));
+    // auto: keep the state when a night ingests one day's files; a full copy every night replaces
+    // the history, so no kept state could ever be reused and writing it would only cost time.
+    String stateMode = r.oneOf("affinity.features.state.mode", "auto", "on", "off");
+    boolean keepState = stateMode.equals("on") || (stateMode.equals("auto") && (ev.dated() || ra.dated()));
+    FeatureSettings features = new FeatureSettings(r.number("affinity.features.half-life-days", 0, 1e6, true),
+        keepState, r.integer("affinity.features.state.keep-days", 1, 366));
 
     String rendered = config.getConfig("affinity").root()
         .render(ConfigRenderOptions.concise().setFormatted(true).setJson(false));

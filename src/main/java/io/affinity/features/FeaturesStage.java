@@ -1,17 +1,9 @@
 package io.affinity.features;
 
-import static org.apache.spark.sql.functions.avg;
-import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.max;
-import static org.apache.spark.sql.functions.percentile_approx;
 import static org.apache.spark.sql.functions.pow;
-import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import io.affinity.config.Settings.EventTypes;
@@ -31,8 +23,6 @@ import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.expressions.Window;
-import org.apache.spark.storage.StorageLevel;
 
 /**
  * Stage {@code features}: user features, item features, implicit interactions and explicit
@@ -79,103 +69,52 @@ public final class FeaturesStage implements Stage {
   public StageReport run(StageContext ctx) {
     Datasets ds = ctx.datasets();
     Timestamp asOf = Timestamp.from(ctx.runDate().plusDays(1).atStartOfDay(ZoneOffset.UTC).toInstant());
-    long asOfSeconds = asOf.getTime() / 1000;
     if (!events) {
       return usersOnly(ctx, asOf);
     }
-    Dataset<Row> allEvents = ds.cleanHistory("events", "ingest");
+    // Checked first, so that a missing history fails with its message before any other work.
+    ds.cleanHistory("events", "ingest");
     Optional<Dataset<Row>> items = ds.readIfPresent("clean/items");
     Optional<Dataset<Row>> users = ds.readIfPresent("clean/users");
-    Optional<Dataset<Row>> ratings = ds.cleanHistoryIfPresent("ratings").map(r -> UserFeatures.ratingsBefore(r, asOf));
-    Dataset<Row> userMap = IdMaps.read(ds, "users");
-    Dataset<Row> itemMap = IdMaps.read(ds, "items");
-
-    Column isPurchase = col("event_type").equalTo(types.purchase());
-
-    Dataset<Row> events = UserFeatures.enrich(allEvents, items, asOf)
-        .withColumn("weight", decayedWeight(types, settings.halfLifeDays(), asOfSeconds))
-        .persist(StorageLevel.MEMORY_AND_DISK());
-    ctx.spark().sparkContext().setJobDescription("features: user-item interactions");
-
-    // One row per (user, item): the ALS input.
-    Dataset<Row> interactions = events.groupBy("user_id", "item_id").agg(
-            sum("weight").as("strength"),
-            count(lit(1)).as("events"),
-            max(when(isPurchase, true).otherwise(false)).as("purchased"),
-            max("event_time").as("last_event_time"))
-        .join(userMap.withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx"), "user_id")
-        .join(itemMap.withColumnRenamed("id", "item_id").withColumnRenamed("idx", "item_idx"), "item_id")
-        .select("user_id", "item_id", "user_idx", "item_idx", "strength", "events", "purchased", "last_event_time");
-    ds.write(interactions, "features/interactions");
-
-    ctx.spark().sparkContext().setJobDescription("features: users");
-    writeUsers(ds, UserFeatures.fromEnriched(events, ratings, users, asOf, types, everyUser), userMap);
-
-    ctx.spark().sparkContext().setJobDescription("features: items");
-    List<Column> itemAggs = new ArrayList<>();
-    List<String> allTypes = new ArrayList<>(types.names());
-    allTypes.add(types.returned());
-    for (String t : allTypes) {
-      itemAggs.add(sum(when(col("event_type").equalTo(t), 1).otherwise(0)).as(t + "_count"));
-    }
-    itemAggs.add(countDistinct(when(isPurchase, col("user_id"))).as("distinct_buyers"));
-    itemAggs.add(coalesce(sum(when(isPurchase, col("value"))), lit(0.0)).as("revenue"));
-    itemAggs.add(max("event_time").as("last_event_time"));
-    Dataset<Row> it = events.groupBy("item_id").agg(itemAggs.get(0), itemAggs.subList(1, itemAggs.size()).toArray(new Column[0]));
-    // The median over purchase rows only, in its own aggregation: percentile_approx keeps a sketch per
-    // group, which makes Spark's object hash aggregate fall back to sorting every input row once a
-    // task sees more than 128 items; restricted to purchases, far fewer rows take that path.
-    it = it.join(events.filter(isPurchase.and(col("price").isNotNull())).groupBy("item_id")
-        .agg(percentile_approx(col("price"), lit(0.5), lit(10000)).as("median_paid_price")),
-        new String[] {"item_id"}, "left");
-    if (ratings.isPresent()) {
-      it = it.join(ratings.get().groupBy("item_id").agg(avg("rating").as("avg_rating"), count(lit(1)).as("ratings_count")),
-          new String[] {"item_id"}, "full_outer");
-    } else {
-      it = it.withColumn("avg_rating", lit(null).cast("double")).withColumn("ratings_count", lit(0L));
-    }
-    if (items.isPresent()) {
-      it = it.join(items.get().select(col("item_id"), col("category"), col("price").as("list_price"), col("title")),
-          new String[] {"item_id"}, "left");
-    } else {
-      it = it.withColumn("category", lit(null).cast("string")).withColumn("list_price", lit(null).cast("double"))
-          .withColumn("title", lit(null).cast("string"));
-    }
-    List<Column> itemCols = new ArrayList<>();
-    itemCols.add(col("item_id"));
-    itemCols.add(col("item_idx"));
-    itemCols.add(col("category"));
-    itemCols.add(col("title"));
-    itemCols.add(coalesce(col("list_price"), col("median_paid_price")).as("price"));
-    for (String t : allTypes) {
-      itemCols.add(coalesce(col(t + "_count"), lit(0L)).as(t + "_count"));
-    }
-    itemCols.add(coalesce(col("distinct_buyers"), lit(0L)).as("distinct_buyers"));
-    itemCols.add(coalesce(col("revenue"), lit(0.0)).as("revenue"));
-    itemCols.add(col("avg_rating"));
-    itemCols.add(coalesce(col("ratings_count"), lit(0L)).as("ratings_count"));
-    itemCols.add(col("last_event_time"));
-    it = it.join(itemMap.withColumnRenamed("id", "item_id").withColumnRenamed("idx", "item_idx"), "item_id")
-        .select(itemCols.toArray(new Column[0]));
-    ds.write(it, "features/items");
-
-    if (ratings.isPresent()) {
-      ctx.spark().sparkContext().setJobDescription("features: ratings");
-      // ALS explicit mode wants one rating per pair: the latest one wins.
-      Dataset<Row> latest = ratings.get()
-          .withColumn("_rn", row_number().over(Window.partitionBy("user_id", "item_id")
-              .orderBy(col("event_time").desc_nulls_last(), col("rating").desc())))
-          .filter(col("_rn").equalTo(1))
-          .join(userMap.withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx"), "user_id")
-          .join(itemMap.withColumnRenamed("id", "item_id").withColumnRenamed("idx", "item_idx"), "item_id")
-          .select("user_id", "item_id", "user_idx", "item_idx", "rating", "event_time");
-      ds.write(latest, "features/ratings");
-    }
-    events.unpersist();
+    Dataset<Row> userMap = IdMaps.read(ds, "users").withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx");
+    Dataset<Row> itemMap = IdMaps.read(ds, "items").withColumnRenamed("id", "item_id").withColumnRenamed("idx", "item_idx");
 
     StageReport report = new StageReport();
     report.put("as_of", asOf.toInstant().toString());
-    report.put("events_after_run_date_ignored", allEvents.filter(col("event_time").geq(lit(asOf))).count());
+    ctx.spark().sparkContext().setJobDescription("features: state");
+    FeatureState state = state(ctx, asOf, report);
+
+    ctx.spark().sparkContext().setJobDescription("features: user-item interactions");
+    ds.write(ItemFeatures.interactions(state, types).join(userMap, "user_id").join(itemMap, "item_id")
+        .select("user_id", "item_id", "user_idx", "item_idx", "strength", "events", "purchased", "last_event_time"),
+        "features/interactions");
+
+    ctx.spark().sparkContext().setJobDescription("features: users");
+    writeUsers(ds, UserFeatures.fromState(state, users, items, asOf, types, everyUser), userMap);
+
+    ctx.spark().sparkContext().setJobDescription("features: items");
+    Dataset<Row> it = ItemFeatures.items(state, items, types).join(itemMap, "item_id");
+    List<Column> itemCols = new ArrayList<>();
+    for (String c : it.columns()) {
+      if (!c.equals("item_idx")) {
+        itemCols.add(col(c));
+      }
+      if (c.equals("item_id")) {
+        itemCols.add(col("item_idx"));
+      }
+    }
+    ds.write(it.select(itemCols.toArray(new Column[0])), "features/items");
+
+    if (state.ratingPairs.isPresent()) {
+      ctx.spark().sparkContext().setJobDescription("features: ratings");
+      // ALS explicit mode wants one rating per pair: the state keeps the latest one.
+      ds.write(ItemFeatures.ratings(state.ratingPairs.get()).join(userMap, "user_id").join(itemMap, "item_id")
+          .select("user_id", "item_id", "user_idx", "item_idx", "rating", "event_time"), "features/ratings");
+    } else {
+      ds.delete("features/ratings");
+    }
+    state.unpersist();
+
     Map<String, Object> rows = report.section("rows");
     for (String name : List.of("users", "items", "interactions", "ratings")) {
       if (ds.exists("features/" + name)) {
@@ -185,7 +124,86 @@ public final class FeaturesStage implements Stage {
     return report;
   }
 
-  /** features/users with user_idx second, from the id map. */
+  /**
+   * The state as of {@code asOf}: with state kept ({@code affinity.features.state}), the latest
+   * reusable kept state decayed to this date plus the partitions ingested since, else the whole
+   * history; kept for the next night when state is on. Reports how it was made.
+   */
+  private FeatureState state(StageContext ctx, Timestamp asOf, StageReport report) {
+    Datasets ds = ctx.datasets();
+    long asOfSeconds = asOf.getTime() / 1000;
+    String fingerprint = StateLedger.fingerprint(types, settings.halfLifeDays(),
+        ctx.spark().conf().get("spark.sql.session.timeZone"));
+    StateLedger.Plan plan = settings.keepState()
+        ? StateLedger.plan(ds, fingerprint)
+        : new StateLedger.Plan(Optional.empty(), ds.historyDates("events"), false, ds.historyDates("ratings"));
+    Dataset<Row> newEvents = ds.readPartitions("clean/events", plan.events());
+    Optional<Dataset<Row>> newRatings = plan.ratings().isEmpty()
+        ? Optional.empty() : Optional.of(ds.readPartitions("clean/ratings", plan.ratings()));
+    if (plan.fold()) {
+      // Rows the kept state's date left for later (after its end, within ingest's future tolerance).
+      LocalDate base = plan.base().get();
+      if (ds.exists(FeatureState.PENDING_EVENTS, base)) {
+        newEvents = newEvents.unionByName(ds.readPartitions(FeatureState.PENDING_EVENTS, List.of(base)));
+      }
+      if (plan.ratingsFromBase() && ds.exists(FeatureState.PENDING_RATINGS, base)) {
+        Dataset<Row> pending = ds.readPartitions(FeatureState.PENDING_RATINGS, List.of(base));
+        newRatings = Optional.of(newRatings.map(n -> n.unionByName(pending)).orElse(pending));
+      }
+    }
+    // Rows at or after the end of the run date are out of its scope. Ingest keeps rows after the
+    // run date out of its partitions, except those within future-tolerance-hours (clock skew).
+    Column later = col("event_time").geq(lit(asOf));
+    long pendingEvents = newEvents.filter(later).count();
+    report.put("events_after_run_date_ignored", pendingEvents);
+
+    // Not cached: each state table reads only its own columns of the Parquet partitions, once.
+    FeatureState delta = FeatureState.of(UserFeatures.before(newEvents, asOf),
+        newRatings.map(r -> UserFeatures.ratingsBefore(r, asOf)), types,
+        decayedWeight(types, settings.halfLifeDays(), asOfSeconds));
+    FeatureState state = delta;
+    Map<String, Object> r = report.section("state");
+    r.put("mode", !settings.keepState() ? "off" : plan.fold() ? "fold" : "rebuild");
+    if (plan.fold()) {
+      LocalDate base = plan.base().get();
+      double days = java.time.temporal.ChronoUnit.DAYS.between(base, ctx.runDate());
+      FeatureState kept = FeatureState.read(ds, base).decayed(Math.pow(0.5, days / settings.halfLifeDays()));
+      if (!plan.ratingsFromBase()) {
+        kept = kept.withoutRatings();
+      }
+      state = kept.plus(delta, types);
+      r.put("base", base.toString());
+    }
+    r.put("events_partitions_read", plan.events().size());
+    r.put("ratings_partitions_read", plan.ratings().size());
+    if (!settings.keepState()) {
+      // Several outputs read the state: computed once, kept in memory while they are written.
+      return state.persisted();
+    }
+    StateLedger.invalidate(ds);
+    state.write(ds);
+    // Kept for the night whose end they fall before: then they are part of its delta. Usually there
+    // are none, and then no table is written (one Spark job less per table).
+    writeOrDelete(ds, pendingEvents > 0 ? Optional.of(newEvents.filter(later)) : Optional.empty(),
+        FeatureState.PENDING_EVENTS);
+    Optional<Dataset<Row>> pendingRatings = newRatings.map(n -> n.filter(later));
+    writeOrDelete(ds, pendingRatings.isPresent() && !pendingRatings.get().isEmpty() ? pendingRatings : Optional.empty(),
+        FeatureState.PENDING_RATINGS);
+    StateLedger.write(ds, fingerprint);
+    r.put("pending_events", pendingEvents);
+    r.put("pruned", StateLedger.prune(ds, settings.stateKeepDays()).size());
+    return FeatureState.read(ds, ctx.runDate());
+  }
+
+  private static void writeOrDelete(Datasets ds, Optional<Dataset<Row>> rows, String dataset) {
+    if (rows.isPresent()) {
+      ds.write(rows.get(), dataset);
+    } else {
+      ds.delete(dataset);
+    }
+  }
+
+  /** features/users with user_idx second, from the id map (columns user_id, user_idx). */
   private static void writeUsers(Datasets ds, Dataset<Row> u, Dataset<Row> userMap) {
     List<Column> userCols = new ArrayList<>();
     userCols.add(col("user_id"));
@@ -195,8 +213,7 @@ public final class FeaturesStage implements Stage {
         userCols.add(col(c));
       }
     }
-    ds.write(u.join(userMap.withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx"), "user_id")
-        .select(userCols.toArray(new Column[0])), "features/users");
+    ds.write(u.join(userMap, "user_id").select(userCols.toArray(new Column[0])), "features/users");
   }
 
   /**
@@ -206,9 +223,10 @@ public final class FeaturesStage implements Stage {
   private StageReport usersOnly(StageContext ctx, Timestamp asOf) {
     Datasets ds = ctx.datasets();
     ctx.spark().sparkContext().setJobDescription("features: users (no event log)");
-    Dataset<Row> none = UserFeatures.enrich(UserFeatures.noEvents(ctx.spark()), Optional.empty(), asOf);
-    writeUsers(ds, UserFeatures.fromEnriched(none, ds.cleanHistoryIfPresent("ratings"),
-        Optional.of(ds.read("clean/users", "ingest")), asOf, types, true), IdMaps.read(ds, "users"));
+    FeatureState none = FeatureState.of(UserFeatures.noEvents(ctx.spark()),
+        ds.cleanHistoryIfPresent("ratings").map(r -> UserFeatures.ratingsBefore(r, asOf)), types, lit(0.0));
+    writeUsers(ds, UserFeatures.fromState(none, Optional.of(ds.read("clean/users", "ingest")), Optional.empty(), asOf,
+        types, true), IdMaps.read(ds, "users").withColumnRenamed("id", "user_id").withColumnRenamed("idx", "user_idx"));
     StageReport report = new StageReport();
     report.put("as_of", asOf.toInstant().toString());
     report.put("event_log", "none: features/users from the users table only (table mode)");

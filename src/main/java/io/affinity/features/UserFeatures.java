@@ -1,6 +1,5 @@
 package io.affinity.features;
 
-import static org.apache.spark.sql.functions.avg;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -11,7 +10,6 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
 import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.to_date;
 import static org.apache.spark.sql.functions.when;
 
 import io.affinity.config.Settings.EventTypes;
@@ -62,16 +60,23 @@ public final class UserFeatures {
    */
   public static Dataset<Row> compute(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
       Optional<Dataset<Row>> items, Timestamp asOf, EventTypes types) {
-    return fromEnriched(enrich(events, items, asOf), ratings, users, asOf, types);
+    // Strength is not a user feature: the state is built without it.
+    FeatureState state = FeatureState.of(before(events, asOf), ratings.map(r -> ratingsBefore(r, asOf)), types, lit(0.0));
+    return fromState(state, users, items, asOf, types, false);
+  }
+
+  /** Events strictly before {@code asOf}: what features as of that instant may see. */
+  static Dataset<Row> before(Dataset<Row> events, Timestamp asOf) {
+    return events.filter(col("event_time").lt(lit(asOf)));
   }
 
   /**
    * Events before {@code asOf} with {@code value} (quantity times the paid price, else the list
-   * price, else 0) and {@code category_} (from items, null without them). Shared with the item and
-   * interaction features so that "value" means one thing everywhere.
+   * price, else 0) and {@code category_} (from items, null without them). The same definition of
+   * "value" as the state's money columns, which apply the list price when features are derived.
    */
   static Dataset<Row> enrich(Dataset<Row> events, Optional<Dataset<Row>> items, Timestamp asOf) {
-    Dataset<Row> e = events.filter(col("event_time").lt(lit(asOf)));
+    Dataset<Row> e = before(events, asOf);
     Column listPrice = lit(null).cast("double");
     Column category = lit(null).cast("string");
     if (items.isPresent()) {
@@ -110,12 +115,6 @@ public final class UserFeatures {
     return ratings.filter(col("event_time").isNull().or(col("event_time").lt(lit(asOf))));
   }
 
-  /** {@link #compute} from events already passed through {@link #enrich} with the same {@code asOf}. */
-  static Dataset<Row> fromEnriched(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
-      Timestamp asOf, EventTypes types) {
-    return fromEnriched(events, ratings, users, asOf, types, false);
-  }
-
   /**
    * An event log without rows, with the columns of {@code clean/events} these features read: the
    * input of table mode without events, where every user has the "nothing happened" values
@@ -131,41 +130,38 @@ public final class UserFeatures {
   }
 
   /**
+   * User features from the state as of {@code asOf}: one row per user with a pair or a rating pair.
+   *
+   * @param items {@code clean/items} if configured: list price of unpriced rows, and category
    * @param everyUser whether every row of {@code users} is a user (table mode: the customer table is
    *     the population, also its rows without any event); else users need an event or rating
    */
-  static Dataset<Row> fromEnriched(Dataset<Row> events, Optional<Dataset<Row>> ratings, Optional<Dataset<Row>> users,
+  static Dataset<Row> fromState(FeatureState state, Optional<Dataset<Row>> users, Optional<Dataset<Row>> items,
       Timestamp asOf, EventTypes types, boolean everyUser) {
     long asOfSeconds = asOf.getTime() / 1000;
-    Column isPurchase = col("event_type").equalTo(types.purchase());
-    Column isReturn = col("event_type").equalTo(types.returned());
-    Column isView = col("event_type").equalTo(types.view());
-
-    Dataset<Row> userEvents = events.groupBy("user_id").agg(
-        max("event_time").as("last_event_time"),
-        min("event_time").as("first_event_time"),
-        max(when(isPurchase, col("event_time"))).as("last_purchase_time"),
-        count(lit(1)).as("events"),
-        countDistinct(to_date(col("event_time"))).as("active_days"),
-        sum(when(isPurchase, 1).otherwise(0)).as("purchases"),
-        countDistinct(when(isPurchase, coalesce(col("session_id"), to_date(col("event_time")).cast("string")))).as("orders"),
-        sum(when(isReturn, 1).otherwise(0)).as("returns"),
-        sum(when(isView, 1).otherwise(0)).as("views"),
-        coalesce(sum(when(isPurchase, col("value"))), lit(0.0)).minus(coalesce(sum(when(isReturn, col("value"))), lit(0.0))).as("monetary"),
-        countDistinct("item_id").as("distinct_items"),
-        countDistinct("category_").as("distinct_categories"));
-    // Conversion is counted over items, not events: of the items a user viewed, the share bought.
-    Dataset<Row> conversion = events.groupBy("user_id", "item_id").agg(
-            max(when(isPurchase, true).otherwise(false)).as("purchased"),
-            max(when(isView, true).otherwise(false)).as("viewed"))
-        .groupBy("user_id").agg(
-            sum(when(col("viewed"), 1).otherwise(0)).as("viewed_items"),
-            sum(when(col("viewed").and(col("purchased")), 1).otherwise(0)).as("converted_items"));
-
-    Dataset<Row> u = userEvents.join(conversion, "user_id");
-    if (ratings.isPresent()) {
-      Dataset<Row> userRatings = ratingsBefore(ratings.get(), asOf).groupBy("user_id").agg(
-          avg("rating").as("avg_rating_given"), count(lit(1)).as("ratings_given"), min("event_time").as("first_rating_time"));
+    Column viewed = col(FeatureState.countColumn(types.view())).gt(0);
+    Column purchased = col(FeatureState.countColumn(types.purchase())).gt(0);
+    Dataset<Row> pairs = withListPrice(state.pairs, items);
+    Dataset<Row> u = pairs.groupBy("user_id").agg(
+        max("last_event_time").as("last_event_time"),
+        min("first_event_time").as("first_event_time"),
+        max("last_purchase_time").as("last_purchase_time"),
+        sum("events").as("events"),
+        sum(FeatureState.countColumn(types.purchase())).as("purchases"),
+        sum(FeatureState.countColumn(types.returned())).as("returns"),
+        sum(FeatureState.countColumn(types.view())).as("views"),
+        sum(purchaseValue()).minus(sum(returnValue())).as("monetary"),
+        count(lit(1)).as("distinct_items"),
+        countDistinct("category_").as("distinct_categories"),
+        // Conversion is counted over items, not events: of the items a user viewed, the share bought.
+        sum(when(viewed, 1).otherwise(0)).as("viewed_items"),
+        sum(when(viewed.and(purchased), 1).otherwise(0)).as("converted_items"))
+        .join(state.userDays.groupBy("user_id").agg(count(lit(1)).as("active_days")), new String[] {"user_id"}, "left")
+        .join(state.userOrders.groupBy("user_id").agg(count(lit(1)).as("orders")), new String[] {"user_id"}, "left");
+    if (state.ratingPairs.isPresent()) {
+      Dataset<Row> userRatings = state.ratingPairs.get().groupBy("user_id").agg(
+          sum("rating_sum").divide(sum("rating_count")).as("avg_rating_given"), sum("rating_count").as("ratings_given"),
+          min("first_rating_time").as("first_rating_time"));
       u = u.join(userRatings, new String[] {"user_id"}, "full_outer");
     } else {
       u = u.withColumn("avg_rating_given", lit(null).cast("double"))
@@ -189,6 +185,25 @@ public final class UserFeatures {
     }
     u = u.select(userColumns(firstSeen, asOfSeconds, attributeColumns));
     return users.isPresent() ? indexCategoricals(u, users.get()) : u;
+  }
+
+  /** Pairs with {@code list_price} and {@code category_} of their item (null without clean/items). */
+  static Dataset<Row> withListPrice(Dataset<Row> pairs, Optional<Dataset<Row>> items) {
+    if (items.isEmpty()) {
+      return pairs.withColumn("list_price", lit(null).cast("double")).withColumn("category_", lit(null).cast("string"));
+    }
+    return pairs.join(items.get().select(col("item_id"), col("category").as("category_"), col("price").as("list_price")),
+        new String[] {"item_id"}, "left");
+  }
+
+  /** Value of a pair's purchases: priced rows as paid, unpriced rows at the list price (else 0). */
+  static Column purchaseValue() {
+    return col("purchase_value").plus(col("purchase_unpriced_qty").multiply(coalesce(col("list_price"), lit(0.0))));
+  }
+
+  /** Value of a pair's returns, as {@link #purchaseValue}. */
+  static Column returnValue() {
+    return col("return_value").plus(col("return_unpriced_qty").multiply(coalesce(col("list_price"), lit(0.0))));
   }
 
   private static Column[] userColumns(Column firstSeen, long asOfSeconds, List<String> attributes) {

@@ -238,7 +238,12 @@ public final class Datasets {
 
   /** Removes this run date's partition of a dataset if present (e.g. an input that is now skipped). */
   public void delete(String dataset) {
-    Path p = path(dataset);
+    delete(dataset, runDate);
+  }
+
+  /** Removes a date's partition of a dataset if present. */
+  public void delete(String dataset, LocalDate date) {
+    Path p = path(dataset, date);
     try {
       fs(p).delete(p, true);
     } catch (IOException e) {
@@ -429,6 +434,29 @@ public final class Datasets {
     }
     java.util.Collections.sort(out);
     return out;
+  }
+
+  /**
+   * What identifies the content of a complete partition without reading it: a digest of the names
+   * and sizes of its files. Every write of a partition names its files anew (Spark puts the job's
+   * UUID in them), so a rerun of the date changes the identity even when its rows do not.
+   */
+  public String partitionIdentity(String dataset, LocalDate date) {
+    Path dir = path(dataset, date);
+    try {
+      java.util.List<String> files = new java.util.ArrayList<>();
+      for (FileStatus st : fs(dir).listStatus(dir)) {
+        files.add(st.getPath().getName() + ":" + st.getLen());
+      }
+      java.util.Collections.sort(files);
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      byte[] d = sha.digest(String.join("\n", files).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(d, 0, 12);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot list " + dir, e);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The given complete partitions of a dataset as one Dataset (no partition column). */
