@@ -334,7 +334,7 @@ class NightlyRunsIT extends SparkTestBase {
     LocalDate published = D.plusDays(1);
     Map<String, String> publishedFiles = files(published);
     // The tasks recommend needs, one at a time as Airflow runs them (segment and propensity, which
-    // it does not read, would only add a minute to the suite).
+    // it does not need, would only add a minute to the suite).
     for (String stage : List.of("ingest", "features")) {
       Run earlier = cli(stageArgs(stage, bad));
       assertEquals(0, earlier.exitCode(), stage + ": " + earlier.stderr());

@@ -121,7 +121,7 @@ class StandaloneClusterIT extends SparkTestBase {
         .redirectErrorStream(true).redirectOutput(submitOut.toFile());
     submit.environment().remove("SPARK_HOME"); // the wrapper's no-install path: SparkSubmit from that version's jars
     submit.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
-    submit.environment().put("JAVA_TOOL_OPTIONS", CLUSTER_JVM_OPTIONS);
+    submit.environment().put("JAVA_TOOL_OPTIONS", clusterJvmOptions());
     Process p = submit.start();
     // A hang guard, not a timing: generous because on a busy 2-core machine the chain runs many times slower.
     if (!p.waitFor(900, TimeUnit.SECONDS)) {
@@ -242,8 +242,14 @@ class StandaloneClusterIT extends SparkTestBase {
     pb.environment().put("SPARK_SCALA_VERSION", System.getProperty("affinity.it.scala-binary", "2.13"));
     pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
     pb.environment().put("SPARK_WORKER_DIR", workDir.toString());
-    pb.environment().put("JAVA_TOOL_OPTIONS", CLUSTER_JVM_OPTIONS); // the executors inherit it from the Worker
+    pb.environment().put("JAVA_TOOL_OPTIONS", clusterJvmOptions()); // the executors inherit it from the Worker
     return pb.start();
+  }
+
+  /** Ours after the inherited ones (a proxy or agent the machine sets), so that ours win where they overlap. */
+  private static String clusterJvmOptions() {
+    String inherited = System.getenv("JAVA_TOOL_OPTIONS");
+    return inherited == null || inherited.isBlank() ? CLUSTER_JVM_OPTIONS : inherited + " " + CLUSTER_JVM_OPTIONS;
   }
 
   private static String javaBin() {
