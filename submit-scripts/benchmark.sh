@@ -15,8 +15,9 @@
 #   --seed N          generator seed (default 42)
 #   --data DIR        where generated data sets are kept and reused (default ${TMPDIR:-/tmp}/affinity-bench-data)
 #   --night           also time one steady-state night: the history before the run date as a full
-#                     load of the day before (untimed bootstrap, published), then the run date's
-#                     events alone as a {run_date} delta with revalidate-every-days = 7 (timed);
+#                     load of the day before (untimed bootstrap, published, keeping the feature
+#                     state), then the run date's events alone as a {run_date} delta with
+#                     revalidate-every-days = 7 (timed);
 #                     results.md gets the night's stages beside the full run's
 #
 # Environment: AFFINITY_NO_BUILD=1 skips the build (the CI smoke test sets it); AFFINITY_CLASSPATH
@@ -29,7 +30,7 @@ set -euo pipefail
 {
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 die() { echo "benchmark.sh: $*" >&2; exit 2; }
 
 events_arg="" runs=3 memory=8g skip_baseline=0 night=0 out="" seed=42 data_root="${TMPDIR:-/tmp}/affinity-bench-data"
@@ -169,7 +170,10 @@ if [[ $night == 1 ]]; then
   night_root="$out/night/affinity"
   rm -rf "$out/night" && mkdir -p "$out/night"
   echo "benchmark.sh: night: bootstrap, a full load of the history for $day_before (untimed; log: $out/night/bootstrap.log)" >&2
+  # state.mode=on: the bootstrap keeps the feature state (a path without {run_date} keeps none by
+  # default), so that the timed night folds its delta into it, as every night after the first does.
   if ! jvm io.affinity.Main all "${inputs[@]}" "-Daffinity.input.events.path=$split/history.csv" \
+      -Daffinity.features.state.mode=on \
       --run-date "$day_before" "-Daffinity.output.root=$night_root" > "$out/night/bootstrap.log" 2>&1; then
     tail -20 "$out/night/bootstrap.log" >&2
     die "night: the bootstrap failed (log: $out/night/bootstrap.log)"
