@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.affinity.config.ConfigLoader;
 import io.affinity.config.Settings;
 import io.affinity.config.SettingsException;
+import io.affinity.features.CutoffState;
 import io.affinity.features.FeaturesStage;
 import io.affinity.ingest.IngestStage;
 import io.affinity.io.Datasets;
@@ -26,6 +27,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.slf4j.Logger;
@@ -153,10 +155,12 @@ public final class Main {
   static List<Stage> stages(String name, Settings s) {
     List<Stage> all = new ArrayList<>();
     all.add(new IngestStage(s));
+    Optional<CutoffState.Spec> cutoff = s.propensity().label().fromTable() ? Optional.empty()
+        : Optional.of(new CutoffState.Spec(s.propensity().horizonDays(), s.ingest().futureToleranceHours()));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features(), s.events().csv().present(),
-        s.propensity().label().fromTable()));
+        s.propensity().label().fromTable(), cutoff));
     all.add(new SegmentStage(s.segment(), s.gates().segment()));
-    all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity()));
+    all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity(), cutoff));
     boolean events = s.events().csv().present();
     all.add(events
         ? new RecommendStage(s.recommend(), s.eventTypes(), s.features(), s.gates().recommend(s.recommend().k()))

@@ -47,18 +47,20 @@ import org.apache.spark.storage.StorageLevel;
  * </ul>
  */
 final class FeatureState {
-  /** Datasets of a kept state, {@code features/state/<table>/run_date=D}. */
-  static final String PAIRS = "features/state/pairs";
-  static final String USER_DAYS = "features/state/user_days";
-  static final String USER_ORDERS = "features/state/user_orders";
-  static final String ITEM_PRICES = "features/state/item_prices";
-  static final String RATING_PAIRS = "features/state/rating_pairs";
+  /** Root of the state stage features keeps, as of the end of the run date. */
+  static final String ROOT = "features/state";
   /**
    * Rows of the folded partitions at or after the state's instant, as {@code clean/events} and
    * {@code clean/ratings} hold them: not in the tables yet, they join the next night's delta.
    */
-  static final String PENDING_EVENTS = "features/state/pending_events";
-  static final String PENDING_RATINGS = "features/state/pending_ratings";
+  static final String PENDING_EVENTS = ROOT + "/pending_events";
+  static final String PENDING_RATINGS = ROOT + "/pending_ratings";
+  /** Tables of a state, {@code <root>/<table>/run_date=D}. */
+  private static final String PAIRS = "pairs";
+  private static final String USER_DAYS = "user_days";
+  private static final String USER_ORDERS = "user_orders";
+  private static final String ITEM_PRICES = "item_prices";
+  private static final String RATING_PAIRS = "rating_pairs";
 
   final Dataset<Row> pairs;
   final Dataset<Row> userDays;
@@ -198,29 +200,41 @@ final class FeatureState {
     ratingPairs.ifPresent(Dataset::unpersist);
   }
 
-  /** Writes the tables as this run date's partitions (rating_pairs removed when there are no ratings). */
-  void write(Datasets ds) {
-    ds.write(pairs, PAIRS);
-    ds.write(userDays, USER_DAYS);
-    ds.write(userOrders, USER_ORDERS);
-    ds.write(itemPrices, ITEM_PRICES);
+  /**
+   * Writes the tables as this run date's partitions under {@code root} (rating_pairs removed when
+   * there are no ratings).
+   */
+  void write(Datasets ds, String root) {
+    ds.write(pairs, root + "/" + PAIRS);
+    ds.write(userDays, root + "/" + USER_DAYS);
+    ds.write(userOrders, root + "/" + USER_ORDERS);
+    ds.write(itemPrices, root + "/" + ITEM_PRICES);
     if (ratingPairs.isPresent()) {
-      ds.write(ratingPairs.get(), RATING_PAIRS);
+      ds.write(ratingPairs.get(), root + "/" + RATING_PAIRS);
     } else {
-      ds.delete(RATING_PAIRS);
+      ds.delete(root + "/" + RATING_PAIRS);
     }
   }
 
-  /** The state kept for a date, as {@link #write} left it. */
-  static FeatureState read(Datasets ds, LocalDate date) {
-    Optional<Dataset<Row>> ratings = ds.exists(RATING_PAIRS, date)
-        ? Optional.of(ds.readPartitions(RATING_PAIRS, List.of(date))) : Optional.empty();
-    return new FeatureState(ds.readPartitions(PAIRS, List.of(date)), ds.readPartitions(USER_DAYS, List.of(date)),
-        ds.readPartitions(USER_ORDERS, List.of(date)), ds.readPartitions(ITEM_PRICES, List.of(date)), ratings);
+  /** The state kept under {@code root} for a date, as {@link #write} left it. */
+  static FeatureState read(Datasets ds, String root, LocalDate date) {
+    String ratingPairs = root + "/" + RATING_PAIRS;
+    Optional<Dataset<Row>> ratings = ds.exists(ratingPairs, date)
+        ? Optional.of(ds.readPartitions(ratingPairs, List.of(date))) : Optional.empty();
+    return new FeatureState(ds.readPartitions(root + "/" + PAIRS, List.of(date)),
+        ds.readPartitions(root + "/" + USER_DAYS, List.of(date)), ds.readPartitions(root + "/" + USER_ORDERS, List.of(date)),
+        ds.readPartitions(root + "/" + ITEM_PRICES, List.of(date)), ratings);
   }
 
-  /** Every table of a kept state. */
-  static List<String> tables() {
-    return List.of(PAIRS, USER_DAYS, USER_ORDERS, ITEM_PRICES, RATING_PAIRS, PENDING_EVENTS, PENDING_RATINGS);
+  /** Every table a state under {@code root} may have (the pending tables only under {@link #ROOT}). */
+  static List<String> tables(String root) {
+    List<String> out = new ArrayList<>();
+    for (String t : List.of(PAIRS, USER_DAYS, USER_ORDERS, ITEM_PRICES, RATING_PAIRS)) {
+      out.add(root + "/" + t);
+    }
+    if (root.equals(ROOT)) {
+      out.addAll(List.of(PENDING_EVENTS, PENDING_RATINGS));
+    }
+    return out;
   }
 }

@@ -43,6 +43,8 @@ public final class FeaturesStage implements Stage {
   private final boolean events;
   /** Whether every row of the users table is a user (table mode), not only users with events. */
   private final boolean everyUser;
+  /** Propensity's cutoff, when it trains on events: its state is kept too (see {@link CutoffState}). */
+  private final Optional<CutoffState.Spec> cutoff;
 
   public FeaturesStage(LocalDate runDate, EventTypes types, FeatureSettings settings) {
     this(runDate, types, settings, true, false);
@@ -53,7 +55,17 @@ public final class FeaturesStage implements Stage {
    * @param everyUser whether the users table is the population (propensity labels from a column of it)
    */
   public FeaturesStage(LocalDate runDate, EventTypes types, FeatureSettings settings, boolean events, boolean everyUser) {
+    this(runDate, types, settings, events, everyUser, Optional.empty());
+  }
+
+  /**
+   * @param cutoff propensity's cutoff when it trains on events: with kept state, the state as of
+   *     the cutoff is kept as well, and propensity derives its training features from it
+   */
+  public FeaturesStage(LocalDate runDate, EventTypes types, FeatureSettings settings, boolean events, boolean everyUser,
+      Optional<CutoffState.Spec> cutoff) {
     this.runDate = runDate;
+    this.cutoff = cutoff;
     this.types = types;
     this.settings = settings;
     this.events = events;
@@ -114,6 +126,10 @@ public final class FeaturesStage implements Stage {
       ds.delete("features/ratings");
     }
     state.unpersist();
+    if (settings.keepState() && cutoff.isPresent()) {
+      ctx.spark().sparkContext().setJobDescription("features: state as of propensity's cutoff");
+      report.put("cutoff_state", CutoffState.keep(ctx, types, cutoff.get(), settings.stateKeepDays()));
+    }
 
     Map<String, Object> rows = report.section("rows");
     for (String name : List.of("users", "items", "interactions", "ratings")) {
@@ -135,7 +151,7 @@ public final class FeaturesStage implements Stage {
     String fingerprint = StateLedger.fingerprint(types, settings.halfLifeDays(),
         ctx.spark().conf().get("spark.sql.session.timeZone"));
     StateLedger.Plan plan = settings.keepState()
-        ? StateLedger.plan(ds, fingerprint)
+        ? StateLedger.plan(ds, FeatureState.ROOT, fingerprint)
         : new StateLedger.Plan(Optional.empty(), ds.historyDates("events"), false, ds.historyDates("ratings"));
     Dataset<Row> newEvents = ds.readPartitions("clean/events", plan.events());
     Optional<Dataset<Row>> newRatings = plan.ratings().isEmpty()
@@ -167,7 +183,7 @@ public final class FeaturesStage implements Stage {
     if (plan.fold()) {
       LocalDate base = plan.base().get();
       double days = java.time.temporal.ChronoUnit.DAYS.between(base, ctx.runDate());
-      FeatureState kept = FeatureState.read(ds, base).decayed(Math.pow(0.5, days / settings.halfLifeDays()));
+      FeatureState kept = FeatureState.read(ds, FeatureState.ROOT, base).decayed(Math.pow(0.5, days / settings.halfLifeDays()));
       if (!plan.ratingsFromBase()) {
         kept = kept.withoutRatings();
       }
@@ -180,8 +196,8 @@ public final class FeaturesStage implements Stage {
       // Several outputs read the state: computed once, kept in memory while they are written.
       return state.persisted();
     }
-    StateLedger.invalidate(ds);
-    state.write(ds);
+    StateLedger.invalidate(ds, FeatureState.ROOT);
+    state.write(ds, FeatureState.ROOT);
     // Kept for the night whose end they fall before: then they are part of its delta. Usually there
     // are none, and then no table is written (one Spark job less per table).
     writeOrDelete(ds, pendingEvents > 0 ? Optional.of(newEvents.filter(later)) : Optional.empty(),
@@ -189,10 +205,10 @@ public final class FeaturesStage implements Stage {
     Optional<Dataset<Row>> pendingRatings = newRatings.map(n -> n.filter(later));
     writeOrDelete(ds, pendingRatings.isPresent() && !pendingRatings.get().isEmpty() ? pendingRatings : Optional.empty(),
         FeatureState.PENDING_RATINGS);
-    StateLedger.write(ds, fingerprint);
+    StateLedger.write(ds, FeatureState.ROOT, fingerprint);
     r.put("pending_events", pendingEvents);
-    r.put("pruned", StateLedger.prune(ds, settings.stateKeepDays()).size());
-    return FeatureState.read(ds, ctx.runDate());
+    r.put("pruned", StateLedger.prune(ds, FeatureState.ROOT, settings.stateKeepDays()).size());
+    return FeatureState.read(ds, FeatureState.ROOT, ctx.runDate());
   }
 
   private static void writeOrDelete(Datasets ds, Optional<Dataset<Row>> rows, String dataset) {

@@ -28,7 +28,6 @@ import org.apache.hadoop.fs.Path;
  * without a ledger (a killed run) is never used.
  */
 final class StateLedger {
-  static final String LEDGER = "features/state/ledger";
   private static final String FILE = "ledger.txt";
 
   /** How a run date gets its state: from a kept one plus the partitions since, or from the whole history. */
@@ -61,16 +60,16 @@ final class StateLedger {
    * full copy every night) they are aggregated from their whole history, which is small beside
    * the events.
    */
-  static Plan plan(Datasets ds, String fingerprint) {
+  static Plan plan(Datasets ds, String root, String fingerprint) {
     Map<LocalDate, String> events = identities(ds, "events");
     Map<LocalDate, String> ratings = identities(ds, "ratings");
-    List<LocalDate> states = ds.completeDates(LEDGER);
+    List<LocalDate> states = ds.completeDates(ledger(root));
     for (int i = states.size() - 1; i >= 0; i--) {
       LocalDate s = states.get(i);
       if (!s.isBefore(ds.runDate())) {
         continue;
       }
-      Map<String, String> ledger = read(ds, s);
+      Map<String, String> ledger = read(ds, root, s);
       if (!fingerprint.equals(ledger.get("fingerprint")) || !upTo(events, s).equals(folded(ledger, "events"))) {
         continue;
       }
@@ -82,7 +81,7 @@ final class StateLedger {
   }
 
   /** Writes this run date's ledger: the whole history of both sources is now in the state. */
-  static void write(Datasets ds, String fingerprint) {
+  static void write(Datasets ds, String root, String fingerprint) {
     StringBuilder b = new StringBuilder();
     b.append("fingerprint=").append(fingerprint).append('\n');
     for (String source : List.of("events", "ratings")) {
@@ -91,7 +90,7 @@ final class StateLedger {
       }
     }
     byte[] content = b.toString().getBytes(StandardCharsets.UTF_8);
-    ds.publish(LEDGER, dir -> {
+    ds.publish(ledger(root), dir -> {
       try (OutputStream out = ds.fs(dir).create(new Path(dir, FILE), false)) {
         out.write(content);
       }
@@ -99,8 +98,27 @@ final class StateLedger {
   }
 
   /** Removes this run date's ledger, before its tables are rewritten. */
-  static void invalidate(Datasets ds) {
-    ds.delete(LEDGER);
+  static void invalidate(Datasets ds, String root) {
+    ds.delete(ledger(root));
+  }
+
+  /**
+   * Whether the state kept under {@code root} for this run date is the state of its current
+   * history: its ledger is complete, has this fingerprint, and lists exactly the partitions of both
+   * sources as they are now (an ingest rerun after the state was written makes it stale).
+   */
+  static boolean current(Datasets ds, String root, String fingerprint) {
+    if (!ds.exists(ledger(root), ds.runDate())) {
+      return false;
+    }
+    Map<String, String> ledger = read(ds, root, ds.runDate());
+    return fingerprint.equals(ledger.get("fingerprint")) && identities(ds, "events").equals(folded(ledger, "events"))
+        && identities(ds, "ratings").equals(folded(ledger, "ratings"));
+  }
+
+  /** The ledger dataset of the state kept under {@code root}. */
+  static String ledger(String root) {
+    return root + "/ledger";
   }
 
   /**
@@ -109,16 +127,16 @@ final class StateLedger {
    *
    * @return the dates removed
    */
-  static List<LocalDate> prune(Datasets ds, int keepDays) {
+  static List<LocalDate> prune(Datasets ds, String root, int keepDays) {
     LocalDate oldest = ds.runDate().minusDays(keepDays);
     List<LocalDate> removed = new ArrayList<>();
-    List<String> all = new ArrayList<>(List.of(LEDGER));
-    all.addAll(FeatureState.tables());
+    List<String> all = new ArrayList<>(List.of(ledger(root)));
+    all.addAll(FeatureState.tables(root));
     for (String dataset : all) {
       for (LocalDate d : ds.completeDates(dataset)) {
         if (d.isBefore(oldest)) {
           ds.delete(dataset, d);
-          if (dataset.equals(LEDGER)) {
+          if (dataset.equals(ledger(root))) {
             removed.add(d);
           }
         }
@@ -165,8 +183,8 @@ final class StateLedger {
     return out;
   }
 
-  private static Map<String, String> read(Datasets ds, LocalDate date) {
-    Path file = new Path(ds.path(LEDGER, date), FILE);
+  private static Map<String, String> read(Datasets ds, String root, LocalDate date) {
+    Path file = new Path(ds.path(ledger(root), date), FILE);
     Map<String, String> out = new LinkedHashMap<>();
     try (FSDataInputStream in = ds.fs(file).open(file)) {
       for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {

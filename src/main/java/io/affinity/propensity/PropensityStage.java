@@ -17,6 +17,7 @@ import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
 import io.affinity.config.Settings.EventTypes;
+import io.affinity.features.CutoffState;
 import io.affinity.io.Datasets;
 import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.GateSettings;
@@ -28,6 +29,7 @@ import io.affinity.pipeline.StageReport;
 import java.io.IOException;
 import java.sql.Timestamp;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -69,6 +71,8 @@ public final class PropensityStage implements Stage {
   private final EventTypes types;
   private final PropensitySettings settings;
   private final QualityGate gate;
+  /** The cutoff of a kept state of stage features; without one, training features come from the whole history. */
+  private final Optional<CutoffState.Spec> cutoffState;
 
   /** A stage whose gate against the last published run only records (for tests and embedding). */
   public PropensityStage(EventTypes types, PropensitySettings settings) {
@@ -81,9 +85,24 @@ public final class PropensityStage implements Stage {
    * @param gate the AUC-PR gate against the last published run, checked before anything is written
    */
   public PropensityStage(EventTypes types, PropensitySettings settings, QualityGate gate) {
+    this(types, settings, gate, Optional.empty());
+  }
+
+  /**
+   * @param cutoffState the cutoff stage features keeps a state for (its horizon is this stage's):
+   *     when the state of the run date is current, the training features are derived from it and
+   *     only the partitions that can hold rows of the label and spend windows are read
+   */
+  public PropensityStage(EventTypes types, PropensitySettings settings, QualityGate gate,
+      Optional<CutoffState.Spec> cutoffState) {
+    if (cutoffState.isPresent() && cutoffState.get().horizonDays() != settings.horizonDays()) {
+      throw new IllegalArgumentException("the kept cutoff state's horizon (" + cutoffState.get().horizonDays()
+          + " days) is not affinity.propensity.horizon-days (" + settings.horizonDays() + ")");
+    }
     this.types = types;
     this.settings = settings;
     this.gate = gate;
+    this.cutoffState = cutoffState;
   }
 
   @Override
@@ -120,7 +139,7 @@ public final class PropensityStage implements Stage {
     Dataset<Row> labelled = null;
     try {
       labelled = TrainingData.materialize(
-          (fromTable ? tableLabels(current, report) : eventLabels(ds, cutoff, end))
+          (fromTable ? tableLabels(current, report) : eventLabels(ctx, cutoff, end, report))
               .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
           scratch.toString());
       Map<String, long[]> counts = checkCounts(labelled, report);
@@ -179,13 +198,40 @@ public final class PropensityStage implements Stage {
     }
   }
 
-  /** Event mode: features as of the cutoff, label = a purchase in [cutoff, end). */
-  private Dataset<Row> eventLabels(Datasets ds, Timestamp cutoff, Timestamp end) {
-    TrainingData.Inputs inputs = new TrainingData.Inputs(ds.cleanHistory("events", "ingest"),
-        ds.cleanHistoryIfPresent("ratings"), ds.readIfPresent("clean/users"), ds.readIfPresent("clean/items"));
-    return TrainingData.withSpend(
-        TrainingData.label(TrainingData.features(inputs, cutoff, types), inputs.events(), cutoff, end, types),
-        inputs, cutoff, end, types);
+  /**
+   * Event mode: features as of the cutoff, label = a purchase in [cutoff, end). The features come
+   * from the state stage features kept as of the cutoff when it is current; then the label and the
+   * spend of the two horizons before the end are read from the partitions that can hold rows of
+   * them only. Otherwise everything comes from the whole history.
+   */
+  private Dataset<Row> eventLabels(StageContext ctx, Timestamp cutoff, Timestamp end, StageReport report) {
+    Datasets ds = ctx.datasets();
+    Optional<Dataset<Row>> users = ds.readIfPresent("clean/users");
+    Optional<Dataset<Row>> items = ds.readIfPresent("clean/items");
+    Map<String, Object> source = report.section("cutoff_features");
+    Optional<Dataset<Row>> kept = cutoffState.flatMap(spec -> CutoffState.features(ctx, types, spec, users, items));
+    TrainingData.Inputs inputs;
+    Dataset<Row> features;
+    if (kept.isPresent()) {
+      Timestamp before = new Timestamp(cutoff.getTime() - (end.getTime() - cutoff.getTime()));
+      List<LocalDate> recent = CutoffState.partitionsFrom(ds, "events", before.toInstant(),
+          cutoffState.get().futureToleranceHours());
+      inputs = new TrainingData.Inputs(ds.readPartitions("clean/events", recent), Optional.empty(), users, items);
+      features = kept.get();
+      source.put("source", "features/cutoff_state of " + ctx.runDate());
+      source.put("events_partitions_read", recent.size());
+    } else {
+      inputs = new TrainingData.Inputs(ds.cleanHistory("events", "ingest"), ds.cleanHistoryIfPresent("ratings"), users,
+          items);
+      features = TrainingData.features(inputs, cutoff, types);
+      source.put("source", "whole history");
+      source.put("events_partitions_read", ds.historyDates("events").size());
+      source.put("why", cutoffState.isEmpty() ? "no kept state configured"
+          : "no current features/cutoff_state of " + ctx.runDate() + " (affinity.features.state off, or clean/events"
+              + " changed after stage features ran)");
+    }
+    return TrainingData.withSpend(TrainingData.label(features, inputs.events(), cutoff, end, types), inputs, cutoff,
+        end, types);
   }
 
   /**

@@ -119,6 +119,9 @@ class FeatureStateTest extends SparkTestBase {
         "-Daffinity.input.items.columns.title=title",
         "-Daffinity.input.ratings.path=" + tmp.resolve("ratings.csv"),
         "-Daffinity.features.half-life-days=3",
+        // A cutoff one day before the end of each night: the state as of propensity's cutoff then
+        // has rows of earlier nights, and moves by one night per fold.
+        "-Daffinity.propensity.horizon-days=1",
         "-Daffinity.ingest.outliers.action=off"};
   }
 
@@ -133,6 +136,44 @@ class FeatureStateTest extends SparkTestBase {
   private static JsonNode state(LocalDate date) throws IOException {
     return new ObjectMapper().readTree(root.resolve("runs/run_date=" + date + "/manifest.json").toFile())
         .path("stages").path("features").path("state");
+  }
+
+  private static JsonNode cutoffState(LocalDate date) throws IOException {
+    return new ObjectMapper().readTree(root.resolve("runs/run_date=" + date + "/manifest.json").toFile())
+        .path("stages").path("features").path("cutoff_state");
+  }
+
+  /**
+   * The user features as of the date's cutoff from the kept cutoff state equal those
+   * {@link UserFeatures#compute} derives from the whole history (doubles within 1e-9 relative).
+   *
+   * @return the number of users
+   */
+  private static int assertCutoffFeaturesOfTheWholeHistory(LocalDate date) {
+    io.affinity.io.Datasets ds = new io.affinity.io.Datasets(spark, root.toString(), date);
+    java.sql.Timestamp cutoff = java.sql.Timestamp.from(new CutoffState.Spec(1, 24).cutoff(date));
+    java.util.Optional<org.apache.spark.sql.Dataset<Row>> items = ds.readIfPresent("clean/items");
+    Map<String, List<List<Object>>> kept = Map.of("features/users", sorted(UserFeatures.fromState(
+        FeatureState.read(ds, CutoffState.ROOT, date), java.util.Optional.empty(), items, cutoff, UserFeaturesTest.TYPES,
+        false)));
+    Map<String, List<List<Object>>> whole = Map.of("features/users", sorted(UserFeatures.compute(
+        ds.cleanHistory("events", "ingest"), ds.cleanHistoryIfPresent("ratings"), java.util.Optional.empty(), items,
+        cutoff, UserFeaturesTest.TYPES)));
+    assertSameTables(whole, kept, List.of("features/users"));
+    return whole.get("features/users").size();
+  }
+
+  private static List<List<Object>> sorted(org.apache.spark.sql.Dataset<Row> rows) {
+    List<List<Object>> out = new ArrayList<>();
+    for (Row r : rows.collectAsList()) {
+      List<Object> v = new ArrayList<>();
+      for (int i = 0; i < r.size(); i++) {
+        v.add(r.get(i));
+      }
+      out.add(v);
+    }
+    out.sort((x, y) -> String.valueOf(x.get(0)).compareTo(String.valueOf(y.get(0))));
+    return out;
   }
 
   /** The rows of the feature tables of a date, sorted, as lists of values. */
@@ -154,7 +195,12 @@ class FeatureStateTest extends SparkTestBase {
   }
 
   private static void assertSameTables(Map<String, List<List<Object>>> expected, Map<String, List<List<Object>>> actual) {
-    for (String t : TABLES) {
+    assertSameTables(expected, actual, TABLES);
+  }
+
+  private static void assertSameTables(Map<String, List<List<Object>>> expected, Map<String, List<List<Object>>> actual,
+      List<String> names) {
+    for (String t : names) {
       List<List<Object>> e = expected.get(t);
       List<List<Object>> a = actual.get(t);
       assertEquals(e.size(), a.size(), t + ": rows");
@@ -195,6 +241,17 @@ class FeatureStateTest extends SparkTestBase {
       if (n < NIGHTS - 1) {
         pending += s.path("pending_events").asLong();
       }
+      JsonNode c = cutoffState(night);
+      assertEquals(night.atStartOfDay(ZoneOffset.UTC).toInstant().toString(), c.path("as_of").asText(), c.toString());
+      assertEquals(n == 0 ? "rebuild" : "fold", c.path("mode").asText(), night + ": " + c);
+      if (n > 0) {
+        // Re-read: the partitions up to the night before whose rows can be at or after its cutoff,
+        // with a future tolerance of a day the partition of the day before the cutoff's day too.
+        assertEquals(night.minusDays(1).toString(), c.path("base").asText(), c.toString());
+        assertEquals(1, c.path("events_partitions_read").asInt(), c.toString());
+        assertEquals(Math.min(n, 2), c.path("events_partitions_reread").asInt(), c.toString());
+        assertTrue(assertCutoffFeaturesOfTheWholeHistory(night) > 10 * n, night + ": users known at the cutoff");
+      }
     }
     assertTrue(pending > 0, "some nights held events of the next day back");
     LocalDate last = FIRST.plusDays(NIGHTS - 1);
@@ -218,6 +275,8 @@ class FeatureStateTest extends SparkTestBase {
     assertEquals(FIRST.toString(), s.path("base").asText(), s.toString());
     assertEquals(NIGHTS - 1, s.path("events_partitions_read").asInt(), s.toString());
     assertSameTables(expected, tables(last));
+    assertEquals(FIRST.toString(), cutoffState(last).path("base").asText(), cutoffState(last).toString());
+    assertCutoffFeaturesOfTheWholeHistory(last);
   }
 
   @Test

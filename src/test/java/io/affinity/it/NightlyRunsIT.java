@@ -601,6 +601,12 @@ class NightlyRunsIT extends SparkTestBase {
     assertEquals("fold", fold.path("mode").asText(), fold.toString());
     assertEquals(D.minusDays(5).toString(), fold.path("base").asText(), fold.toString());
     assertEquals(5, fold.path("events_partitions_read").asInt(), fold.toString());
+    // Propensity's training features come from the state as of its cutoff, folded the same way.
+    JsonNode cutoff = manifest(incremental, D).path("stages").path("features").path("cutoff_state");
+    assertEquals("fold", cutoff.path("mode").asText(), cutoff.toString());
+    assertEquals(D.minusDays(5).toString(), cutoff.path("base").asText(), cutoff.toString());
+    assertEquals("features/cutoff_state of " + D, manifest(incremental, D).path("stages").path("propensity")
+        .path("cutoff_features").path("source").asText());
     Map<String, List<Values>> nightly = rows(incremental, D);
     List<Values> nightlyHistory = history(incremental, D);
 
@@ -610,14 +616,16 @@ class NightlyRunsIT extends SparkTestBase {
     assertEquals(0, once.exitCode(), once.stderr());
     assertFalse(Files.exists(incremental.resolve("clean/events/run_date=" + D + "/" + io.affinity.io.Datasets.DELTA_MARKER)));
     Map<String, List<Values>> fullRun = rows(incremental, D);
+    assertEquals("whole history", manifest(incremental, D).path("stages").path("propensity").path("cutoff_features")
+        .path("source").asText());
     assertEquals(nightlyHistory, history(incremental, D), "the history of ten deltas is the full run's clean/events");
     for (String ds : List.of("clean/events", "quarantine")) {
       nightly.remove(ds);
       fullRun.remove(ds);
     }
     // The full run keeps no state (its events path has no {run_date}); the night's is left as it was.
-    nightly.keySet().removeIf(ds -> ds.startsWith("features/state/"));
-    fullRun.keySet().removeIf(ds -> ds.startsWith("features/state/"));
+    nightly.keySet().removeIf(ds -> ds.startsWith("features/state/") || ds.startsWith("features/cutoff_state/"));
+    fullRun.keySet().removeIf(ds -> ds.startsWith("features/state/") || ds.startsWith("features/cutoff_state/"));
     for (String ds : List.of("features/users", "features/items", "features/interactions", "segments", "propensity",
         "recommendations", "similar_items", "audience", "idmaps/users", "idmaps/items")) {
       assertTrue(nightly.containsKey(ds) && !nightly.get(ds).isEmpty(), ds + " written: " + nightly.keySet());
