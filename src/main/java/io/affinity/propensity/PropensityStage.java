@@ -213,8 +213,8 @@ public final class PropensityStage implements Stage {
     TrainingData.Inputs inputs;
     Dataset<Row> features;
     if (kept.isPresent()) {
-      Timestamp before = new Timestamp(cutoff.getTime() - (end.getTime() - cutoff.getTime()));
-      List<LocalDate> recent = CutoffState.partitionsFrom(ds, "events", before.toInstant(),
+      List<LocalDate> recent = CutoffState.partitionsFrom(ds, "events",
+          TrainingData.previousWindowStart(cutoff, end).toInstant(),
           cutoffState.get().futureToleranceHours());
       inputs = new TrainingData.Inputs(ds.readPartitions("clean/events", recent), Optional.empty(), users, items);
       features = kept.get();

@@ -83,11 +83,19 @@ final class TrainingData {
    * baseline, not a model input.
    */
   static Dataset<Row> withSpend(Dataset<Row> labelled, Inputs in, Timestamp cutoff, Timestamp end, EventTypes types) {
-    Timestamp before = new Timestamp(cutoff.getTime() - (end.getTime() - cutoff.getTime()));
-    Dataset<Row> spend = UserFeatures.spend(in.events(), in.items(), before, cutoff, end, types, PREVIOUS_SPEND, SPEND);
+    Dataset<Row> spend = UserFeatures.spend(in.events(), in.items(), previousWindowStart(cutoff, end), cutoff, end, types,
+        PREVIOUS_SPEND, SPEND);
     return labelled.join(spend, new String[] {"user_id"}, "left")
         .withColumn(SPEND, coalesce(col(SPEND), lit(0.0)))
         .withColumn(PREVIOUS_SPEND, coalesce(col(PREVIOUS_SPEND), lit(0.0)));
+  }
+
+  /**
+   * Start of the window of {@link #PREVIOUS_SPEND}: one horizon before the cutoff. The events of
+   * the label and spend windows are those in [this, end).
+   */
+  static Timestamp previousWindowStart(Timestamp cutoff, Timestamp end) {
+    return new Timestamp(cutoff.getTime() - (end.getTime() - cutoff.getTime()));
   }
 
   /**

@@ -24,11 +24,12 @@ import org.junit.jupiter.api.BeforeAll;
  */
 public abstract class SparkTestBase {
   private static JavaDataFrameSuiteBase base;
+  private static Path checkpoints;
   protected static SparkSession spark;
 
   @BeforeAll
   static void startSpark() throws IOException {
-    Path checkpoints = Files.createTempDirectory("affinity-test-ckpt");
+    checkpoints = Files.createTempDirectory("affinity-test-ckpt");
     base = new JavaDataFrameSuiteBase() {
       @Override
       public SparkConf conf() {
@@ -55,12 +56,21 @@ public abstract class SparkTestBase {
   }
 
   @AfterAll
-  static void stopSpark() {
+  static void stopSpark() throws IOException {
     SharedJavaSparkContext.runAfterClass();
     SparkSession.clearActiveSession();
     SparkSession.clearDefaultSession();
     spark = null;
     base = null;
+    // One directory per test class; without this a suite run leaves a few hundred behind in /tmp.
+    if (checkpoints != null && Files.exists(checkpoints)) {
+      try (java.util.stream.Stream<Path> walk = Files.walk(checkpoints)) {
+        for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+    checkpoints = null;
   }
 
   /** spark-testing-base's DataFrame assertions (exact, approximate, order-free), for any Spark build. */
