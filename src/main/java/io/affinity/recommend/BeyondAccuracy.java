@@ -2,6 +2,7 @@ package io.affinity.recommend;
 
 import static org.apache.spark.sql.functions.array_contains;
 import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -9,6 +10,7 @@ import static org.apache.spark.sql.functions.greatest;
 import static org.apache.spark.sql.functions.least;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.log;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.sqrt;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
@@ -39,32 +41,45 @@ final class BeyondAccuracy {
    *
    * @param train distinct user_idx, item_idx
    * @param itemCounts item_idx, n = |U(i)|
-   * @param similarity i1 &lt; i2, sim: co-occurrence cosine of the pairs bought together at least once
    * @param pairs |train|
    */
-  record Reference(Dataset<Row> train, Dataset<Row> itemCounts, Dataset<Row> similarity, long pairs) {
+  record Reference(Dataset<Row> train, Dataset<Row> itemCounts, long pairs) {
 
     /** @param train user_idx, item_idx (duplicates are dropped) */
     static Reference of(Dataset<Row> train) {
       Dataset<Row> t = train.select("user_idx", "item_idx").distinct().persist(StorageLevel.MEMORY_AND_DISK());
       Dataset<Row> counts = t.groupBy("item_idx").agg(count(lit(1)).as("n")).persist(StorageLevel.MEMORY_AND_DISK());
-      Dataset<Row> together = t.as("a").join(t.as("b"), col("a.user_idx").equalTo(col("b.user_idx"))
-              .and(col("a.item_idx").lt(col("b.item_idx"))))
-          .groupBy(col("a.item_idx").as("i1"), col("b.item_idx").as("i2")).agg(count(lit(1)).as("both"));
-      Dataset<Row> sim = together
-          .join(counts.select(col("item_idx").as("i1"), col("n").as("n1")), "i1")
-          .join(counts.select(col("item_idx").as("i2"), col("n").as("n2")), "i2")
-          .select(col("i1"), col("i2"), col("both").divide(sqrt(col("n1").multiply(col("n2")))).as("sim"))
-          .persist(StorageLevel.MEMORY_AND_DISK());
       // Materialised here, outside any TrainingData.releasingCaches block that would drop them.
       long pairs = t.count();
       counts.count();
-      sim.count();
-      return new Reference(t, counts, sim, pairs);
+      return new Reference(t, counts, pairs);
+    }
+
+    /**
+     * The co-occurrence cosine of every pair (i1 &lt; i2) bought together at least once in which one
+     * item is in {@code listed}. Every pair the metrics look up holds a listed item (two items of a
+     * list, or a listed item and a history item), and top-k lists hold few distinct items, so this
+     * costs a fraction of the all-pairs table: its self-join is sum over users of |U_i| squared,
+     * hours at tens of millions of pairs.
+     *
+     * @param listed distinct item_idx of the lists
+     */
+    Dataset<Row> similarity(Dataset<Row> listed) {
+      Dataset<Row> flagged = train.join(broadcast(listed.withColumn("listed", lit(true))), new String[] {"item_idx"}, "left");
+      Dataset<Row> a = flagged.filter(col("listed").isNotNull()).select(col("user_idx"), col("item_idx").as("x"));
+      Dataset<Row> b = flagged.select(col("user_idx").as("u"), col("item_idx").as("y"), col("listed").isNotNull().as("y_listed"));
+      // A pair of two listed items is joined in one direction only (x < y), so it has one count.
+      Dataset<Row> together = a.join(b, col("user_idx").equalTo(col("u"))
+              .and(col("x").lt(col("y")).or(col("x").gt(col("y")).and(not(col("y_listed"))))))
+          .groupBy(least(col("x"), col("y")).as("i1"), greatest(col("x"), col("y")).as("i2"))
+          .agg(count(lit(1)).as("both"));
+      return together
+          .join(itemCounts.select(col("item_idx").as("i1"), col("n").as("n1")), "i1")
+          .join(itemCounts.select(col("item_idx").as("i2"), col("n").as("n2")), "i2")
+          .select(col("i1"), col("i2"), col("both").divide(sqrt(col("n1").multiply(col("n2")))).as("sim"));
     }
 
     void release() {
-      similarity.unpersist();
       itemCounts.unpersist();
       train.unpersist();
     }
@@ -77,9 +92,12 @@ final class BeyondAccuracy {
    */
   static Map<String, Object> compute(Dataset<Row> lists, Dataset<Row> truth, Reference ref) {
     Dataset<Row> l = lists.select("user_idx", "item_idx").persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> sim = null;
     try {
       Map<String, Object> out = new LinkedHashMap<>();
       long rows = l.count();
+      // Looked up twice (diversity, serendipity): computed once for this list's items.
+      sim = ref.similarity(l.select("item_idx").distinct()).persist(StorageLevel.MEMORY_AND_DISK());
       // -sum_i p(i) log2 p(i), p(i) = rows recommending i / all rows.
       Column p = col("c").divide(rows);
       out.put("distributional_coverage", rows == 0 ? 0.0 : value(l.groupBy("item_idx").agg(count(lit(1)).as("c"))
@@ -91,7 +109,7 @@ final class BeyondAccuracy {
       Dataset<Row> pairSims = l.as("a").join(l.as("b"), col("a.user_idx").equalTo(col("b.user_idx"))
               .and(col("a.item_idx").lt(col("b.item_idx"))))
           .select(col("a.user_idx").as("user_idx"), col("a.item_idx").as("i1"), col("b.item_idx").as("i2"));
-      out.put("diversity", value(withSimilarity(pairSims, ref).groupBy("user_idx").agg(avg("sim").as("s"))
+      out.put("diversity", value(withSimilarity(pairSims, sim).groupBy("user_idx").agg(avg("sim").as("s"))
           .agg(avg(lit(1.0).minus(col("s"))))));
       // Per (user, item) of users with a training history: (1 - mean sim to each training item of
       // the user) x relevance (1 when the item is in the user's held-out truth); mean per user, then
@@ -99,7 +117,7 @@ final class BeyondAccuracy {
       Dataset<Row> toHistory = l.join(ref.train().withColumnRenamed("item_idx", "h"), "user_idx")
           .select(col("user_idx"), col("item_idx"), least(col("item_idx"), col("h")).as("i1"),
               greatest(col("item_idx"), col("h")).as("i2"));
-      Dataset<Row> unexpected = withSimilarity(toHistory, ref).groupBy("user_idx", "item_idx").agg(avg("sim").as("s"))
+      Dataset<Row> unexpected = withSimilarity(toHistory, sim).groupBy("user_idx", "item_idx").agg(avg("sim").as("s"))
           .join(truth.select("user_idx", "items"), new String[] {"user_idx"}, "left")
           .withColumn("relevant", when(coalesce(array_contains(col("items"), col("item_idx")), lit(false)), 1.0)
               .otherwise(0.0));
@@ -107,13 +125,16 @@ final class BeyondAccuracy {
           .agg(avg(lit(1.0).minus(col("s")).multiply(col("relevant"))).as("u")).agg(avg("u"))));
       return out;
     } finally {
+      if (sim != null) {
+        sim.unpersist();
+      }
       l.unpersist();
     }
   }
 
   /** Adds sim to rows with i1 &lt;= i2: 1 for an item with itself, the co-occurrence cosine, or 0. */
-  private static Dataset<Row> withSimilarity(Dataset<Row> pairs, Reference ref) {
-    return pairs.join(ref.similarity(), new String[] {"i1", "i2"}, "left")
+  private static Dataset<Row> withSimilarity(Dataset<Row> pairs, Dataset<Row> similarity) {
+    return pairs.join(similarity, new String[] {"i1", "i2"}, "left")
         .withColumn("sim", when(col("i1").equalTo(col("i2")), lit(1.0)).otherwise(coalesce(col("sim"), lit(0.0))));
   }
 

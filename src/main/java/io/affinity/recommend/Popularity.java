@@ -13,6 +13,7 @@ import java.io.Serializable;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.Map;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * Popularity rankings, used as the baseline of the evaluation and as the fallback for users the
@@ -90,20 +92,42 @@ final class Popularity {
    */
   static ScoringModel.Ranking global(Dataset<Row> events, Dataset<Row> catalog, ScoringModel.Catalog positions,
       String purchaseType, Recency recency, Instant asOf) {
+    return global(events, catalog, positions, purchaseType, List.of(recency), asOf).get(0);
+  }
+
+  /**
+   * Like {@link #global(Dataset, Dataset, ScoringModel.Catalog, String, Recency, Instant)} for
+   * several recencies at once, in their order: the events are aggregated per (item, user) once and
+   * the distinct users counted once, not once per ranking.
+   */
+  static List<ScoringModel.Ranking> global(Dataset<Row> events, Dataset<Row> catalog, ScoringModel.Catalog positions,
+      String purchaseType, List<Recency> recencies, Instant asOf) {
     long users = events.select("user_idx").distinct().count();
-    List<Row> rows = catalog.select("item_idx")
-        .join(counts(events, purchaseType, recency, asOf, "item_idx"), new String[] {"item_idx"}, "left")
-        .na().fill(0.0, new String[] {"buyers", "users"})
-        .orderBy(col("buyers").desc(), col("users").desc(), col("item_idx").asc())
-        .collectAsList();
-    int[] p = new int[rows.size()];
-    double[] s = new double[rows.size()];
-    for (int i = 0; i < rows.size(); i++) {
-      Row r = rows.get(i);
-      p[i] = positions.position(r.getInt(0));
-      s[i] = users == 0 ? 0.0 : r.getDouble(1) / users;
+    Dataset<Row> last = lastEvents(events, purchaseType, "item_idx");
+    if (recencies.size() > 1) {
+      last = last.persist(StorageLevel.MEMORY_AND_DISK());
     }
-    return new ScoringModel.Ranking(p, s);
+    List<ScoringModel.Ranking> out = new ArrayList<>();
+    try {
+      for (Recency recency : recencies) {
+        List<Row> rows = catalog.select("item_idx")
+            .join(weighted(last, recency, asOf, "item_idx"), new String[] {"item_idx"}, "left")
+            .na().fill(0.0, new String[] {"buyers", "users"})
+            .orderBy(col("buyers").desc(), col("users").desc(), col("item_idx").asc())
+            .collectAsList();
+        int[] p = new int[rows.size()];
+        double[] s = new double[rows.size()];
+        for (int i = 0; i < rows.size(); i++) {
+          Row r = rows.get(i);
+          p[i] = positions.position(r.getInt(0));
+          s[i] = users == 0 ? 0.0 : r.getDouble(1) / users;
+        }
+        out.add(new ScoringModel.Ranking(p, s));
+      }
+    } finally {
+      last.unpersist();
+    }
+    return out;
   }
 
   /**
@@ -155,18 +179,29 @@ final class Popularity {
    */
   private static Dataset<Row> counts(Dataset<Row> events, String purchaseType, Recency recency, Instant asOf,
       String... keys) {
-    Column[] by = new Column[keys.length];
+    return weighted(lastEvents(events, purchaseType, keys), recency, asOf, keys);
+  }
+
+  /** Per keys and user: the time of their last purchase (last_buy, null if none) and last event (last_any). */
+  private static Dataset<Row> lastEvents(Dataset<Row> events, String purchaseType, String... keys) {
     Column[] byUser = new Column[keys.length + 1];
     for (int i = 0; i < keys.length; i++) {
-      by[i] = col(keys[i]);
       byUser[i] = col(keys[i]);
     }
     byUser[keys.length] = col("user_idx");
     return events.groupBy(byUser).agg(
-            max(when(col("event_type").equalTo(purchaseType), col("event_time"))).as("last_buy"),
-            max(col("event_time")).as("last_any"))
-        .groupBy(by).agg(
-            sum(recency.weight(col("last_buy"), asOf)).as("buyers"),
-            sum(recency.weight(col("last_any"), asOf)).as("users"));
+        max(when(col("event_type").equalTo(purchaseType), col("event_time"))).as("last_buy"),
+        max(col("event_time")).as("last_any"));
+  }
+
+  /** Per keys: buyers and users, each distinct user counted with its recency weight. */
+  private static Dataset<Row> weighted(Dataset<Row> last, Recency recency, Instant asOf, String... keys) {
+    Column[] by = new Column[keys.length];
+    for (int i = 0; i < keys.length; i++) {
+      by[i] = col(keys[i]);
+    }
+    return last.groupBy(by).agg(
+        sum(recency.weight(col("last_buy"), asOf)).as("buyers"),
+        sum(recency.weight(col("last_any"), asOf)).as("users"));
   }
 }

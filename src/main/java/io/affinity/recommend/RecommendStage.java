@@ -113,6 +113,7 @@ public final class RecommendStage implements Stage {
     Validation.Outcome v = decision.outcome().orElseGet(() -> Validation.run(spark, settings, types,
         features.halfLifeDays(), events, ratings, userMap, itemMap, split, itemTexts));
     seconds(report, "validation_seconds", validationStart);
+    report.section("timings").putAll(v.timings());
     report.put("split", v.split());
     report.put("search", settings.search() ? "grid" : "fixed");
     report.put("selection", decision.outcome().isPresent() ? ValidationReuse.reusedSelection(decision, v) : v.selection());

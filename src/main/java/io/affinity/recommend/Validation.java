@@ -51,9 +51,10 @@ final class Validation {
    * @param baselines the same metrics for each popularity baseline by name ({@code recent} as
    *     configured, {@code all_time}); empty likewise
    * @param blend the weight of the ALS cosine in blended similar items, and how it was chosen
+   * @param timings seconds per part of this validation ({@link Timings}); empty when reused
    */
   record Outcome(AlsParams chosen, String selection, Map<String, Object> split, List<Map<String, Object>> candidates,
-      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines, Blend blend) {
+      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines, Blend blend, Map<String, Object> timings) {
 
     /** Name of the stronger baseline: the higher NDCG@k ({@code recent} on a tie); null when none. */
     String strongest(int k) {
@@ -80,6 +81,29 @@ final class Validation {
    */
   record Blend(double weight, String selection, Map<String, Object> measured) {}
 
+  /**
+   * Wall seconds per part of the validation, summed over candidates, so that the manifest shows
+   * where a slow validation spends its time. Spark is lazy: a part's time is that of the actions it
+   * runs, which include computing the cached inputs they are the first to use.
+   */
+  static final class Timings {
+    private final Map<String, Double> seconds = new LinkedHashMap<>();
+
+    /** Adds the seconds since {@code startNanos} to {@code part}; returns now, to start the next part. */
+    long add(String part, long startNanos) {
+      long now = System.nanoTime();
+      seconds.merge(part, (now - startNanos) / 1e9, Double::sum);
+      return now;
+    }
+
+    /** {@code validation_<part>_seconds}, rounded to 0.01 s. */
+    Map<String, Object> asReport() {
+      Map<String, Object> out = new LinkedHashMap<>();
+      seconds.forEach((k, v) -> out.put("validation_" + k + "_seconds", Math.round(v * 100) / 100.0));
+      return out;
+    }
+  }
+
   /** Manifest key of a candidate's blend-weight measurement. */
   static final String BLEND_WEIGHTS = "blend_weights";
 
@@ -101,6 +125,8 @@ final class Validation {
       Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split,
       Dataset<Row> itemTexts) {
     int k = s.k();
+    Timings timings = new Timings();
+    long t = System.nanoTime();
     Timestamp splitTs = Timestamp.from(split);
     Dataset<Row> before = events.filter(col("event_time").lt(lit(splitTs)));
     Dataset<Row> heldOut = events.filter(col("event_time").geq(lit(splitTs)));
@@ -112,7 +138,8 @@ final class Validation {
             .filter(col("event_time").isNull().or(col("event_time").lt(lit(splitTs))))
             .select("user_idx", "item_idx", "rating"), s.inputPartitions(spark.sessionState().conf().numShufflePartitions()));
     Dataset<Row> trainUsers = train.select("user_idx").distinct();
-    Dataset<Row> excluded = TrainingData.pairs(before, s.excludeEventTypes());
+    // Used three times (the truth, the users' exclusions, the next items): one pass over the events.
+    Dataset<Row> excluded = TrainingData.pairs(before, s.excludeEventTypes()).persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> truthPairs = TrainingData.pairs(heldOut, s.relevantEventTypes())
         .join(excluded, new String[] {"user_idx", "item_idx"}, "left_anti")
         .persist(StorageLevel.MEMORY_AND_DISK());
@@ -142,6 +169,7 @@ final class Validation {
     sizes.put("holdout_users_cold", holdoutUsers - evalUsers);
     sizes.put("eval_users", evalUsers);
     sizes.put("eval_relevant_items", truthSizes.getLong(1));
+    t = timings.add("split", t);
 
     Dataset<Row> heldRatings = null;
     Dataset<Row> itemMeans = null;
@@ -157,6 +185,7 @@ final class Validation {
       sizes.put("holdout_ratings", allHeld.count());
       sizes.put("holdout_ratings_scored", ratedPairs);
       itemMeans = train.groupBy("item_idx").agg(avg("rating").as("baseline_prediction"));
+      t = timings.add("split", t);
     }
 
     List<AlsParams> candidates = s.search() ? s.grid() : List.of(s.params());
@@ -176,15 +205,19 @@ final class Validation {
       // because it is what a popularity baseline usually means, and it is the weaker one on
       // seasonal catalogs (lift is claimed against the stronger of the two).
       Map<String, ScoringModel.Ranking> rankings = new LinkedHashMap<>();
-      ScoringModel.Ranking popular = Popularity.global(before, catalogItems, catalog, types.purchase(),
-          s.popularity(), split);
+      List<ScoringModel.Ranking> ranked = Popularity.global(before, catalogItems, catalog, types.purchase(),
+          s.popularity().isAllTime() ? List.of(s.popularity()) : List.of(s.popularity(), Popularity.Recency.allTime()),
+          split);
+      ScoringModel.Ranking popular = ranked.get(0);
       if (!s.popularity().isAllTime()) {
         rankings.put(RECENT, popular);
       }
-      rankings.put(ALL_TIME, s.popularity().isAllTime() ? popular
-          : Popularity.global(before, catalogItems, catalog, types.purchase(), Popularity.Recency.allTime(), split));
-      Dataset<Row> users = truth.select("user_idx").join(userMap, "user_idx")
-          .join(TrainingData.perUser(excluded, "excluded"), new String[] {"user_idx"}, "left")
+      rankings.put(ALL_TIME, ranked.get(ranked.size() - 1));
+      // Exclusion arrays of the evaluated users only (a fifth of the training users at the
+      // benchmark's shape), not of every user.
+      Dataset<Row> evalIdx = truth.select("user_idx");
+      Dataset<Row> users = evalIdx.join(userMap, "user_idx")
+          .join(TrainingData.perUser(excluded.join(evalIdx, "user_idx"), "excluded"), new String[] {"user_idx"}, "left")
           .withColumn("history", lit(null).cast(DataTypes.createArrayType(DataTypes.IntegerType)))
           .withColumn("segment", lit(null).cast(DataTypes.StringType))
           .persist(StorageLevel.MEMORY_AND_DISK());
@@ -198,12 +231,14 @@ final class Validation {
       ContentSimilarity.Index splitIndex = canRank && itemTexts != null && (s.content().maxSlots() > 0 || tuneBlend)
           ? ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog) : null;
       ContentCheck content = splitIndex != null && s.content().maxSlots() > 0
-          ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx").distinct(), "history"))
+          ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx")
+              .join(evalIdx, "user_idx").distinct(), "history"))
           : null;
       BlendCheck blendCheck = splitIndex != null && tuneBlend
           ? BlendCheck.of(splitIndex, nextItems(before, heldOut, excluded, truth.select("user_idx"),
               catalogItems.select("item_idx"), s.relevantEventTypes()), s.content().blendWeightGrid(), catalog)
           : null;
+      t = timings.add("setup", t); // popularity, beyond-accuracy reference, content index, next items
       Map<String, Object> ratingBaseline = heldRatings != null && ratedPairs > 0
           ? RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction") : Map.of();
       for (Map.Entry<String, ScoringModel.Ranking> b : rankings.entrySet()) {
@@ -220,6 +255,7 @@ final class Validation {
         baseline.putAll(ratingBaseline);
         baselines.put(b.getKey(), baseline);
       }
+      t = timings.add("baselines", t);
 
       double best = Double.NEGATIVE_INFINITY;
       // The choice is by NDCG (or RMSE) of the plain lists; the content-slot and blend-weight
@@ -235,8 +271,9 @@ final class Validation {
         Map<String, Object> m = params(p, s.implicit());
         m.putAll(TrainingData.releasingCaches(spark,
             () -> evaluate(spark, s, p, train, trainPairs, users, rankTruth, catalog, popular, rated, scored, reference,
-                before, single ? content : null, single ? blendCheck : null)));
+                before, single ? content : null, single ? blendCheck : null, timings)));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+        t = System.nanoTime();
         LOG.info("recommend: candidate {}", m);
         evaluated.add(m);
         double score = s.selectByRmse() ? -((Double) m.get("rmse")) : (Double) m.get("ndcg_at_" + k);
@@ -249,11 +286,15 @@ final class Validation {
       if (!single && canRank && (content != null || blendCheck != null)) {
         long t0 = System.nanoTime();
         AlsParams winner = chosen;
-        Map<String, Object> published = TrainingData.releasingCaches(spark,
-            () -> publishedLists(spark, s, winner, TrainingData.fit(s, winner, train, trainPairs), users, rankTruth, catalog,
-                popular, before, content, blendCheck));
+        Map<String, Object> published = TrainingData.releasingCaches(spark, () -> {
+          ALSModel refit = TrainingData.fit(s, winner, train, trainPairs);
+          timings.add("fit", t0);
+          return publishedLists(spark, s, winner, refit, users, rankTruth, catalog, popular, before, content, blendCheck,
+              timings);
+        });
         chosenMetrics.putAll(published);
         chosenMetrics.put("published_lists_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+        t = System.nanoTime();
       }
       selection = s.search()
           ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
@@ -277,8 +318,11 @@ final class Validation {
     }
     truth.unpersist();
     truthPairs.unpersist();
+    excluded.unpersist();
     train.unpersist();
-    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines, blend);
+    timings.add("other", t);
+    return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines, blend,
+        timings.asReport());
   }
 
   /**
@@ -350,9 +394,11 @@ final class Validation {
   private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
       Dataset<Row> train, long trainPairs, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
       ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference,
-      Dataset<Row> before, ContentCheck content, BlendCheck blend) {
+      Dataset<Row> before, ContentCheck content, BlendCheck blend, Timings timings) {
     spark.sparkContext().setJobDescription("recommend: validation fit " + p);
+    long t = System.nanoTime();
     ALSModel model = TrainingData.fit(s, p, train, trainPairs);
+    t = timings.add("fit", t);
     Map<String, Object> m = new LinkedHashMap<>();
     if (truth != null) {
       spark.sparkContext().setJobDescription("recommend: validation ranking " + p);
@@ -360,10 +406,13 @@ final class Validation {
       RankedRows recs = UserRanker.rankAll(spark, sm, withFactors(users, model), s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
       recs.release();
-      m.putAll(publishedLists(spark, s, p, model, users, truth, catalog, popular, before, content, blend));
+      t = timings.add("ranking", t);
+      m.putAll(publishedLists(spark, s, p, model, users, truth, catalog, popular, before, content, blend, timings));
+      t = System.nanoTime();
     }
     if (heldRatings != null && ratedPairs > 0) {
       m.putAll(RankingEvaluation.rating(model.transform(heldRatings), "prediction"));
+      timings.add("rating", t);
     }
     return m;
   }
@@ -379,11 +428,12 @@ final class Validation {
    */
   private static Map<String, Object> publishedLists(SparkSession spark, RecommendSettings s, AlsParams p,
       ALSModel model, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
-      ScoringModel.Ranking popular, Dataset<Row> before, ContentCheck content, BlendCheck blend) {
+      ScoringModel.Ranking popular, Dataset<Row> before, ContentCheck content, BlendCheck blend, Timings timings) {
     Map<String, Object> m = new LinkedHashMap<>();
     if (content == null && blend == null) {
       return m;
     }
+    long t = System.nanoTime();
     ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
     // New at the split: too few users before it, or no factors in this candidate's model.
     boolean[] fresh = ContentSimilarity.newItems(before, sm, s.content().newItemMaxUsers());
@@ -401,10 +451,12 @@ final class Validation {
       c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
       slotted.release();
       m.put("content_slots", c);
+      t = timings.add("content_slots", t);
     }
     if (blend != null) {
       spark.sparkContext().setJobDescription("recommend: validation blend weights " + p);
       m.put(BLEND_WEIGHTS, blend.measure(spark, sm, fresh, s));
+      timings.add("blend_weights", t);
     }
     return m;
   }
@@ -413,7 +465,7 @@ final class Validation {
    * What the content-slot measurement needs.
    *
    * @param index TF-IDF vectors of the catalog at the split
-   * @param history user_idx, history: the items of each user's events before the split
+   * @param history user_idx, history: the items of each evaluated user's events before the split
    */
   private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history) {}
 

@@ -116,7 +116,7 @@ final class ValidationReuse {
     return new Validation.Outcome(chosen, String.valueOf(section.get("selection")),
         entry.get("split") instanceof Map<?, ?> split ? (Map<String, Object>) split : Map.of(),
         entry.get("candidates") instanceof List<?> c ? (List<Map<String, Object>>) c : List.of(),
-        new LinkedHashMap<>((Map<String, Object>) section.get("metrics")), baselines, reusedBlend);
+        new LinkedHashMap<>((Map<String, Object>) section.get("metrics")), baselines, reusedBlend, Map.of());
   }
 
   /** The manifest's {@value #SECTION} entry for the validation this run used. */

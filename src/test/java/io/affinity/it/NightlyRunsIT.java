@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -319,6 +320,21 @@ class NightlyRunsIT extends SparkTestBase {
     assertEquals(fresh.path("validation").path("fingerprint"), reused.path("validation").path("fingerprint"));
     assertTrue(reused.path("timings").path("validation_seconds").asDouble()
         < fresh.path("timings").path("validation_seconds").asDouble() / 5, reused.path("timings").toString());
+    // The fresh validation's parts add up to its total; a reused one has no parts.
+    // (Only the unpersist calls between a candidate and the next part are not in a part.)
+    for (String part : List.of("split", "setup", "baselines", "fit", "ranking", "other")) {
+      assertTrue(fresh.path("timings").has("validation_" + part + "_seconds"), part + ": " + fresh.path("timings"));
+    }
+    double parts = 0;
+    for (Iterator<Map.Entry<String, JsonNode>> it = fresh.path("timings").fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> e = it.next();
+      if (e.getKey().startsWith("validation_") && !e.getKey().equals("validation_seconds")) {
+        parts += e.getValue().asDouble();
+      }
+    }
+    double total = fresh.path("timings").path("validation_seconds").asDouble();
+    assertEquals(total, parts, Math.max(0.5, 0.05 * total), fresh.path("timings").toString());
+    assertFalse(reused.path("timings").has("validation_fit_seconds"), reused.path("timings").toString());
     // The final model is still refit on the night's data.
     assertTrue(reused.path("model").path("training_pairs").asLong() > 0);
     assertEquals(D.plusDays(1).toString(), Files.readString(root.resolve("runs/LATEST")).trim());

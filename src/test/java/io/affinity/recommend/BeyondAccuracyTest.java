@@ -1,6 +1,7 @@
 package io.affinity.recommend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.affinity.testing.SparkTestBase;
 import java.util.List;
@@ -75,5 +76,47 @@ class BeyondAccuracyTest extends SparkTestBase {
     // is relevant: (1 - 0.7071068) x 1 = 0.2928932. u2 history {1, 2}: item 3, not relevant: 0.
     // Mean (0.2928932 + 0) / 2 = 0.1464466.
     assertEquals(0.1464466, (Double) m.get("serendipity"), 1e-6);
+  }
+
+  @Test
+  void theSimilarityOfListedItemsIsTheAllPairsCosineOfEveryPairWithAListedItem() {
+    // 40 users, 12 items, skewed: item i is chosen by a user with probability 1 / (1 + i / 3).
+    java.util.Random random = new java.util.Random(7);
+    List<Integer> flat = new java.util.ArrayList<>();
+    Map<Integer, java.util.Set<Integer>> buyers = new java.util.TreeMap<>();
+    for (int u = 0; u < 40; u++) {
+      for (int i = 0; i < 12; i++) {
+        if (random.nextDouble() < 1 / (1 + i / 3.0)) {
+          flat.add(u);
+          flat.add(i);
+          buyers.computeIfAbsent(i, x -> new java.util.TreeSet<>()).add(u);
+        }
+      }
+    }
+    BeyondAccuracy.Reference ref = BeyondAccuracy.Reference.of(pairs(flat.stream().mapToInt(Integer::intValue).toArray()));
+    java.util.Set<Integer> listed = java.util.Set.of(0, 3, 4, 11);
+    Dataset<Row> listedRows = spark.createDataFrame(listed.stream().map(i -> RowFactory.create(i)).toList(),
+        new StructType().add("item_idx", DataTypes.IntegerType));
+    Map<String, Double> got = new java.util.TreeMap<>();
+    for (Row r : ref.similarity(listedRows).collectAsList()) {
+      assertTrue(r.getInt(0) < r.getInt(1), r.toString());
+      assertEquals(null, got.put(r.getInt(0) + "," + r.getInt(1), r.getDouble(2)), "one row per pair: " + r);
+    }
+    ref.release();
+    Map<String, Double> expected = new java.util.TreeMap<>();
+    for (int a : buyers.keySet()) {
+      for (int b : buyers.keySet()) {
+        if (a < b && (listed.contains(a) || listed.contains(b))) {
+          java.util.Set<Integer> both = new java.util.TreeSet<>(buyers.get(a));
+          both.retainAll(buyers.get(b));
+          if (!both.isEmpty()) {
+            expected.put(a + "," + b, both.size() / Math.sqrt(buyers.get(a).size() * (double) buyers.get(b).size()));
+          }
+        }
+      }
+    }
+    assertEquals(expected.keySet(), got.keySet());
+    assertTrue(expected.size() > 20, "pairs: " + expected.size());
+    expected.forEach((k, v) -> assertEquals(v, got.get(k), 1e-12, k));
   }
 }

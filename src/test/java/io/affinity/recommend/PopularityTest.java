@@ -2,6 +2,7 @@ package io.affinity.recommend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.affinity.testing.SparkTestBase;
 import java.sql.Timestamp;
@@ -79,6 +80,24 @@ class PopularityTest extends SparkTestBase {
     // window (1 each), so the lower idx, a, goes first.
     assertArrayEquals(new int[] {1, 0, 2, 3}, r.positions());
     assertEquals(2 / 8.0, r.scores()[0], 1e-12);
+  }
+
+  @Test
+  void severalRecenciesAtOnceGiveTheRankingsOfOneAtATime() {
+    Popularity.Recency decayed = new Popularity.Recency(Popularity.Recency.DECAYED, 10, 1);
+    Popularity.Recency window = new Popularity.Recency(Popularity.Recency.WINDOW, 30, 30);
+    List<ScoringModel.Ranking> both = Popularity.global(events(), catalog(), CATALOG, "purchase",
+        List.of(decayed, window, Popularity.Recency.allTime()), AS_OF);
+    assertEquals(3, both.size());
+    int i = 0;
+    for (Popularity.Recency r : List.of(decayed, window, Popularity.Recency.allTime())) {
+      ScoringModel.Ranking one = Popularity.global(events(), catalog(), CATALOG, "purchase", r, AS_OF);
+      assertArrayEquals(one.positions(), both.get(i).positions(), r.mode());
+      assertArrayEquals(one.scores(), both.get(i).scores(), 0.0, r.mode());
+      i++;
+    }
+    // Not all the same ranking, so the order of the list is checked too.
+    assertNotEquals(java.util.Arrays.toString(both.get(0).positions()), java.util.Arrays.toString(both.get(1).positions()));
   }
 
   @Test
