@@ -59,8 +59,8 @@ final class BeyondAccuracy {
      * The co-occurrence cosine of every pair (i1 &lt; i2) bought together at least once in which one
      * item is in {@code listed}. Every pair the metrics look up holds a listed item (two items of a
      * list, or a listed item and a history item), and top-k lists hold few distinct items, so this
-     * costs a fraction of the all-pairs table: its self-join is sum over users of |U_i| squared,
-     * hours at tens of millions of pairs.
+     * joins only the chosen pairs of listed items to the users' other pairs, not every user's
+     * chosen items to each other (docs/BENCHMARKS.md, 2026-12-03 evening).
      *
      * @param listed distinct item_idx of the lists
      */
