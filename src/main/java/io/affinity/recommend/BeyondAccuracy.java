@@ -47,12 +47,11 @@ final class BeyondAccuracy {
 
     /** @param train user_idx, item_idx (duplicates are dropped) */
     static Reference of(Dataset<Row> train) {
-      Dataset<Row> t = train.select("user_idx", "item_idx").distinct().persist(StorageLevel.MEMORY_AND_DISK());
-      Dataset<Row> counts = t.groupBy("item_idx").agg(count(lit(1)).as("n")).persist(StorageLevel.MEMORY_AND_DISK());
-      // Materialised here, outside any TrainingData.releasingCaches block that would drop them.
-      long pairs = t.count();
-      counts.count();
-      return new Reference(t, counts, pairs);
+      // Read by every measured list, several times each: one-node plans (LineageCut), materialised
+      // here, outside any TrainingData.releasingCaches block.
+      Dataset<Row> t = LineageCut.of(train.select("user_idx", "item_idx").distinct());
+      Dataset<Row> counts = LineageCut.of(t.groupBy("item_idx").agg(count(lit(1)).as("n")));
+      return new Reference(t, counts, t.count());
     }
 
     /**
@@ -80,8 +79,8 @@ final class BeyondAccuracy {
     }
 
     void release() {
-      itemCounts.unpersist();
-      train.unpersist();
+      LineageCut.release(itemCounts);
+      LineageCut.release(train);
     }
   }
 
@@ -91,7 +90,8 @@ final class BeyondAccuracy {
    * @return distributional_coverage, novelty, diversity, serendipity (0.0 where nothing qualifies)
    */
   static Map<String, Object> compute(Dataset<Row> lists, Dataset<Row> truth, Reference ref) {
-    Dataset<Row> l = lists.select("user_idx", "item_idx").persist(StorageLevel.MEMORY_AND_DISK());
+    // Joined to itself and to the similarity built from it: a one-node plan (LineageCut).
+    Dataset<Row> l = LineageCut.of(lists.select("user_idx", "item_idx"));
     Dataset<Row> sim = null;
     try {
       Map<String, Object> out = new LinkedHashMap<>();
@@ -128,7 +128,7 @@ final class BeyondAccuracy {
       if (sim != null) {
         sim.unpersist();
       }
-      l.unpersist();
+      LineageCut.release(l);
     }
   }
 

@@ -143,8 +143,8 @@ final class Validation {
     Dataset<Row> truthPairs = TrainingData.pairs(heldOut, s.relevantEventTypes())
         .join(excluded, new String[] {"user_idx", "item_idx"}, "left_anti")
         .persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> truth = TrainingData.perUser(truthPairs.join(trainUsers, "user_idx"), "items")
-        .persist(StorageLevel.MEMORY_AND_DISK());
+    // Read by every list's measurement and by the users' exclusions: a one-node plan (LineageCut).
+    Dataset<Row> truth = LineageCut.of(TrainingData.perUser(truthPairs.join(trainUsers, "user_idx"), "items"));
 
     spark.sparkContext().setJobDescription("recommend: validation split sizes");
     Dataset<Row> catalogItems = before.select("item_idx").union(train.select("item_idx")).distinct()
@@ -216,11 +216,11 @@ final class Validation {
       // Exclusion arrays of the evaluated users only (a fifth of the training users at the
       // benchmark's shape), not of every user.
       Dataset<Row> evalIdx = truth.select("user_idx");
-      Dataset<Row> users = evalIdx.join(userMap, "user_idx")
+      // Ranked for every candidate and baseline: a one-node plan (LineageCut).
+      Dataset<Row> users = LineageCut.of(evalIdx.join(userMap, "user_idx")
           .join(TrainingData.perUser(excluded.join(evalIdx, "user_idx"), "excluded"), new String[] {"user_idx"}, "left")
           .withColumn("history", lit(null).cast(DataTypes.createArrayType(DataTypes.IntegerType)))
-          .withColumn("segment", lit(null).cast(DataTypes.StringType))
-          .persist(StorageLevel.MEMORY_AND_DISK());
+          .withColumn("segment", lit(null).cast(DataTypes.StringType)));
 
       // What the beyond-accuracy metrics measure against: the pairs users chose before the split.
       BeyondAccuracy.Reference reference = canRank ? BeyondAccuracy.Reference.of(TrainingData.pairs(before,
@@ -299,7 +299,7 @@ final class Validation {
       selection = s.search()
           ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
           : "params (search = fixed)";
-      users.unpersist();
+      LineageCut.release(users);
       if (reference != null) {
         reference.release();
       }
@@ -316,7 +316,7 @@ final class Validation {
     if (heldRatings != null) {
       heldRatings.unpersist();
     }
-    truth.unpersist();
+    LineageCut.release(truth);
     truthPairs.unpersist();
     excluded.unpersist();
     train.unpersist();
