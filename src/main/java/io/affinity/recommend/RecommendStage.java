@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.hadoop.fs.Path;
@@ -32,10 +33,10 @@ import org.apache.spark.storage.StorageLevel;
 /**
  * Stage {@code recommend}: ALS (implicit or explicit) chosen on a time-based validation split
  * against a popularity baseline, refit on all data, then top-N recommendations with an explanation
- * for every user of the clean data and the most similar items of every item.
+ * for every user of features/users and the most similar items of every item.
  *
- * <p>Reads clean/events (and clean/ratings, clean/item_descriptions), idmaps, features/interactions
- * or features/ratings, features/items and, when present, segments for the run date. Writes {@code recommendations/},
+ * <p>Reads clean/events (and clean/item_descriptions), idmaps, features/users, features/interactions
+ * and features/ratings, features/items and, when present, segments for the run date. Writes {@code recommendations/},
  * {@code similar_items/} and the model at {@code models/recommend/}, all for the run date. Output
  * schemas, metric definitions and operational notes: docs/RECOMMEND.md.
  */
@@ -85,7 +86,6 @@ public final class RecommendStage implements Stage {
     Dataset<Row> userMap = IdMaps.read(ds, "users").select(col("id").as("user_id"), col("idx").as("user_idx"));
     Dataset<Row> itemMap = IdMaps.read(ds, "items").select(col("id").as("item_id"), col("idx").as("item_idx"));
     Dataset<Row> cleanEvents = ds.cleanHistory("events", "ingest");
-    Optional<Dataset<Row>> cleanRatings = ds.cleanHistoryIfPresent("ratings");
     Dataset<Row> events = cleanEvents.filter(col("event_time").lt(lit(Timestamp.from(asOf))))
         .join(userMap, "user_id").join(itemMap, "item_id")
         .select("user_id", "user_idx", "item_idx", "event_type", "event_time")
@@ -143,8 +143,7 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> refitAndPublish(ctx, v.chosen(), v.blend(), events, userMap, cleanEvents, cleanRatings, ratings, itemTexts,
-            asOf, report));
+        () -> refitAndPublish(ctx, v.chosen(), v.blend(), events, userMap, ratings, itemTexts, asOf, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -158,8 +157,8 @@ public final class RecommendStage implements Stage {
    * @return the size of the catalog recommendations were drawn from
    */
   private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Validation.Blend blend,
-      Dataset<Row> events, Dataset<Row> userMap, Dataset<Row> cleanEvents, Optional<Dataset<Row>> cleanRatings,
-      Optional<Dataset<Row>> ratings, Dataset<Row> itemTexts, Instant asOf, StageReport report) {
+      Dataset<Row> events, Dataset<Row> userMap, Optional<Dataset<Row>> ratings, Dataset<Row> itemTexts, Instant asOf,
+      StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
     long t0 = System.nanoTime();
@@ -233,24 +232,13 @@ public final class RecommendStage implements Stage {
       seconds(report, "content_seconds", contentStart);
     }
 
-    // Every user of the clean data, with its factors, excluded items, history and segment joined on.
-    Dataset<Row> universe = cleanEvents.select("user_id");
-    if (cleanRatings.isPresent()) {
-      universe = universe.union(cleanRatings.get().select("user_id"));
-    }
-    Dataset<Row> history = ds.read("features/interactions", "features").select("user_idx", "item_idx");
-    if (ds.exists("features/ratings")) {
-      history = history.union(ds.read("features/ratings", "features").select("user_idx", "item_idx"));
-    }
-    Dataset<Row> users = universe.distinct().join(userMap, "user_id")
-        .join(model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")),
-            new String[] {"user_idx"}, "left")
-        .join(TrainingData.perUser(TrainingData.pairs(events, settings.excludeEventTypes()), "excluded"),
-            new String[] {"user_idx"}, "left")
-        .join(TrainingData.perUser(history.distinct(), "history"), new String[] {"user_idx"}, "left");
-    users = segments.isPresent()
-        ? users.join(segments.get(), new String[] {"user_id"}, "left")
-        : users.withColumn("segment", lit(null).cast("string"));
+    // Every user of features/users, with its factors, excluded items, history and segment (RankingInputs).
+    Optional<Dataset<Row>> ratingPairs = ds.exists("features/ratings")
+        ? Optional.of(ds.read("features/ratings", "features").select("user_idx", "item_idx")) : Optional.empty();
+    Dataset<Row> users = RankingInputs.of(ds.read("features/users", "features"), model.userFactors(),
+        ds.read("features/interactions", "features"), ratingPairs,
+        settings.excludeEventTypes().equals(List.of(types.purchase())),
+        () -> TrainingData.pairs(events, settings.excludeEventTypes()), segments);
 
     spark.sparkContext().setJobDescription("recommend: top-" + settings.topN() + " for every user");
     long topNStart = System.nanoTime();

@@ -9,8 +9,10 @@
  * by next-item hit rate), {@code ValidationReuse} (a recent published run's validation standing in
  * for a new one, {@code revalidate-every-days}), {@code Popularity} (recent and all-time baselines and fallbacks),
  * {@code RankingEvaluation} (precision, recall, NDCG, MAP, RMSE), {@code BeyondAccuracy} (coverage,
- * novelty, diversity, serendipity as in MS Recommenders), {@code TrainingData}, {@code ScoringModel}
- * (the broadcast item side), {@code BlockTopN} and {@code UserRanker} (top-N per user, content
+ * novelty, diversity, serendipity as in MS Recommenders), {@code LineageCut} (the validation's
+ * many-times-read intermediates behind one-node plans), {@code TrainingData}, {@code ScoringModel}
+ * (the broadcast item side), {@code RankingInputs} (one row per user of features/users with its
+ * factors, exclusions, history and segment), {@code BlockTopN} and {@code UserRanker} (top-N per user, content
  * slots), {@code ContentSimilarity} (item texts from the items input or the most frequent
  * event-line description, TF-IDF with MLlib, an inverted index instead of a cross join) and
  * {@code SimilarItems} ({@code als}, {@code content} or {@code blend} lists, and the weight grid
