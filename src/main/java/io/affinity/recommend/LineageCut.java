@@ -13,10 +13,10 @@ import org.apache.spark.sql.execution.LogicalRDD;
  * them. Spark renders that plan text for every SQL execution and again on every adaptive
  * re-plan, whether or not a UI reads it, and keeps it for the SQL listener. The validation's
  * beyond-accuracy queries join each measured list twice with a similarity built on the training
- * pairs, so each of them carried the nested plans of the list, the pairs and the similarity. A local checkpoint keeps the rows (executor storage,
- * memory then disk, as persist) and the plan becomes a single scan: stage recommend alone at 1M
- * events took 0.87 of its wall time and 0.61 of its peak memory with these cuts
- * (docs/BENCHMARKS.md, 2026-12-06).
+ * pairs, so each of them carried the nested plans of the list, the pairs and the similarity. A
+ * local checkpoint keeps the rows (executor storage, memory then disk, as persist) and the plan
+ * becomes a single scan: stage recommend alone at 1M events took 0.87 of its wall time and 0.61 of
+ * its peak memory with these cuts (docs/BENCHMARKS.md, 2026-12-06).
  *
  * <p>Local checkpoints are not in Spark's cache manager, so {@link #release} drops their blocks
  * explicitly once the last query has read them, as unpersist does for a cache. Lost executors
