@@ -32,6 +32,11 @@ final class LineageCut {
     return ds.localCheckpoint(true);
   }
 
+  /** The id of the RDD that holds the rows of a Dataset made by {@link #of}; -1 for any other Dataset. */
+  static int rddId(Dataset<Row> cut) {
+    return cut.queryExecution().logical() instanceof LogicalRDD rdd ? rdd.rdd().id() : -1;
+  }
+
   /** Drops the blocks of a Dataset made by {@link #of}; a no-op for any other Dataset. */
   static void release(Dataset<Row> cut) {
     LogicalPlan plan = cut.queryExecution().logical();

@@ -29,6 +29,7 @@ import java.util.List;
  * @param content content similarity from item text and new items in recommendations
  * @param revalidateEveryDays 1 = validate every run; n = reuse the last published run's validation while it is
  *     less than n days old ({@link ValidationReuse})
+ * @param policy how the validation sizes itself and decides between policies ({@link PolicyChoice})
  */
 public record RecommendSettings(
     boolean implicit,
@@ -48,7 +49,8 @@ public record RecommendSettings(
     int blockSize,
     Popularity.Recency popularity,
     ContentSettings content,
-    int revalidateEveryDays) implements Serializable {
+    int revalidateEveryDays,
+    PolicySettings policy) implements Serializable {
 
   private static final String P = "affinity.recommend.";
   /** {@code num-blocks = auto}: blocks sized to the training pairs. */
@@ -103,6 +105,27 @@ public record RecommendSettings(
    */
   public record ContentSettings(boolean enabled, double blendWeight, int maxSlots, int newItemMaxUsers,
       double minSimilarity, boolean tuneBlendWeight, List<Double> blendWeightGrid) implements Serializable {}
+
+  /**
+   * How the validation sizes itself to the data and decides between policies of the published lists.
+   *
+   * @param minUsers fewest users the time window must hold before the per-user split is used, and
+   *     fewest evaluated users a decision needs (below it the simplest policy is taken)
+   * @param holdoutShare share of each user's latest events held out by the per-user split; 0 = never
+   * @param replicates bootstrap resamples of the evaluated users
+   * @param confidence two-sided level of the bootstrap intervals
+   * @param seed seed of the resampling
+   * @param halfLives half-lives (days) of implicit strength compared, simplest first:
+   *     {@link Double#POSITIVE_INFINITY} (no decay), then the longer ones
+   */
+  public record PolicySettings(int minUsers, double holdoutShare, int replicates, double confidence, long seed,
+      List<Double> halfLives) implements Serializable {
+    /** The manifest name of a half-life: "none" or the days. */
+    static String halfLifeName(double days) {
+      return Double.isInfinite(days) ? "none" : (days == Math.rint(days) ? String.valueOf((long) days)
+          : String.valueOf(days)) + "d";
+    }
+  }
 
   /** Reads and validates every key under {@code affinity.recommend}. */
   public static RecommendSettings from(ConfigReader r) {
@@ -171,7 +194,29 @@ public record RecommendSettings(
             r.number(P + "content.min-similarity", 0, 1, false),
             r.oneOf(P + "content.blend-weight-search", "validation", "fixed").equals("validation"),
             r.numberList(P + "content.blend-weight-grid", 0, 1)),
-        r.integer(P + "revalidate-every-days", 1, 3650));
+        r.integer(P + "revalidate-every-days", 1, 3650),
+        policy(r, implicit));
+  }
+
+  /**
+   * {@code validation-min-users}, {@code validation-holdout-share} and {@code policy.*}. The
+   * half-lives compared are none, {@code policy.half-life-days} and features.half-life-days, longest
+   * first (none is the simplest: a rating dump is a record of preferences, not of recent intent).
+   */
+  private static PolicySettings policy(ConfigReader r, boolean implicit) {
+    java.util.TreeSet<Double> halfLives = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+    if (implicit) {
+      halfLives.add(Double.POSITIVE_INFINITY);
+      halfLives.addAll(r.numberList(P + "policy.half-life-days", 1e-3, 1e6));
+    }
+    halfLives.add(r.number("affinity.features.half-life-days", 0, 1e6, true));
+    return new PolicySettings(
+        r.integer(P + "validation-min-users", 1, 1_000_000),
+        r.number(P + "validation-holdout-share", 0, 0.9, false),
+        r.integer(P + "policy.bootstrap-replicates", 10, 10_000),
+        r.number(P + "policy.confidence", 0.5, 0.999, false),
+        r.integer(P + "seed", Integer.MIN_VALUE, Integer.MAX_VALUE),
+        List.copyOf(halfLives));
   }
 
   /** {@code num-blocks}: {@code auto} ({@link #AUTO_BLOCKS}) or a whole number in 1..10000. */

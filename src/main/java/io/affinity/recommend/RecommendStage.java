@@ -28,6 +28,7 @@ import org.apache.spark.ml.recommendation.ALSModel;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
 
 /**
@@ -111,7 +112,7 @@ public final class RecommendStage implements Stage {
     ValidationReuse.Decision decision = ValidationReuse.decide(ds, settings, fingerprint);
     long validationStart = System.nanoTime();
     Validation.Outcome v = decision.outcome().orElseGet(() -> Validation.run(spark, settings, types,
-        features.halfLifeDays(), events, ratings, userMap, itemMap, split, itemTexts));
+        features.halfLifeDays(), events, ratings, userMap, itemMap, split, asOf, itemTexts));
     seconds(report, "validation_seconds", validationStart);
     report.section("timings").putAll(v.timings());
     report.put("split", v.split());
@@ -134,6 +135,15 @@ public final class RecommendStage implements Stage {
     report.put("baseline_recency", settings.popularity().describe());
     report.put("baselines", new LinkedHashMap<>(v.baselines()));
     report.put("lift", lift(v.metrics(), baseline));
+    // What is published: the policy decisions (model family, content slots, time decay), each with
+    // its candidates and bootstrap intervals. `lift` is ALS's; when it is below 1 the family
+    // decision names what was published instead.
+    report.put("policy", v.policy().report());
+    Map<String, Object> published = new LinkedHashMap<>();
+    published.put("family", v.policy().family());
+    published.put("content_slots", v.policy().contentSlots());
+    published.put("half_life", RecommendSettings.PolicySettings.halfLifeName(v.policy().halfLifeDays()));
+    report.put("published_policy", published);
     try {
       gate.check(ds, (Double) v.metrics().get("ndcg_at_" + settings.k()), report);
     } catch (RuntimeException e) {
@@ -143,7 +153,7 @@ public final class RecommendStage implements Stage {
 
     // ALS keeps the final model's factors cached; they are released once every output is written.
     int catalogSize = TrainingData.releasingCaches(spark,
-        () -> refitAndPublish(ctx, v.chosen(), v.blend(), events, userMap, ratings, itemTexts, asOf, report));
+        () -> refitAndPublish(ctx, v.chosen(), v.blend(), v.policy(), events, userMap, ratings, itemTexts, asOf, report));
     events.unpersist();
 
     report.put("rows", outputCounts(spark, ds, catalogSize, settings.topN()));
@@ -157,16 +167,20 @@ public final class RecommendStage implements Stage {
    * @return the size of the catalog recommendations were drawn from
    */
   private int refitAndPublish(StageContext ctx, RecommendSettings.AlsParams chosen, Validation.Blend blend,
-      Dataset<Row> events, Dataset<Row> userMap, Optional<Dataset<Row>> ratings, Dataset<Row> itemTexts, Instant asOf,
+      Validation.Policy policy, Dataset<Row> events, Dataset<Row> userMap, Optional<Dataset<Row>> ratings, Dataset<Row> itemTexts, Instant asOf,
       StageReport report) {
     SparkSession spark = ctx.spark();
     Datasets ds = ctx.datasets();
     long t0 = System.nanoTime();
     spark.sparkContext().setJobDescription("recommend: final training data");
-    Dataset<Row> training = TrainingData.prepare(settings.implicit()
-        ? ds.read("features/interactions", "features").filter(col("strength").gt(0))
-            .select(col("user_idx"), col("item_idx"), col("strength").as("rating"))
-        : ratings.orElseThrow().select("user_idx", "item_idx", "rating"),
+    // features/interactions holds the strength at features.half-life-days; another chosen decay is
+    // computed from the events.
+    Dataset<Row> training = TrainingData.prepare(!settings.implicit()
+        ? ratings.orElseThrow().select("user_idx", "item_idx", "rating")
+        : policy.halfLifeDays() == features.halfLifeDays()
+            ? ds.read("features/interactions", "features").filter(col("strength").cast("float").gt(0))
+                .select(col("user_idx"), col("item_idx"), col("strength").as("rating"))
+            : TrainingData.implicitStrength(events, types, policy.halfLifeDays(), asOf),
         settings.inputPartitions(spark.sessionState().conf().numShufflePartitions()));
     long trainingPairs = training.count();
     if (trainingPairs == 0) {
@@ -193,7 +207,7 @@ public final class RecommendStage implements Stage {
     Dataset<Row> catalogItems = ds.read("features/items", "features").select("item_idx", "item_id");
     ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
     ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase(),
-        settings.popularity(), asOf);
+        policy.als() ? settings.popularity() : policy.popularity(settings), asOf);
     Optional<Dataset<Row>> segments = ds.readIfPresent("segments")
         .map(s -> ds.withRawUserIds(s, userMap))
         .map(s -> s.select(col("user_id"), col("segment_id").cast("string").as("segment")));
@@ -213,9 +227,11 @@ public final class RecommendStage implements Stage {
       long contentStart = System.nanoTime();
       content = ContentSimilarity.fit(itemTexts, catalog);
       fresh = ContentSimilarity.newItems(events, scoring, settings.content().newItemMaxUsers());
-      scoring.withNewItems(ContentSimilarity.newItemNeighbours(spark, content, fresh, NEW_ITEM_NEIGHBOURS,
-          settings.content().maxSlots(), settings.content().minSimilarity(),
-          spark.sessionState().conf().numShufflePartitions()));
+      if (policy.als() && policy.contentSlots() > 0) {
+        scoring.withNewItems(ContentSimilarity.newItemNeighbours(spark, content, fresh, NEW_ITEM_NEIGHBOURS,
+            policy.contentSlots(), settings.content().minSimilarity(),
+            spark.sessionState().conf().numShufflePartitions()));
+      }
       Map<String, Object> contentReport = report.section("content");
       contentReport.put("items_with_text", content.rows());
       int freshCount = 0;
@@ -229,6 +245,7 @@ public final class RecommendStage implements Stage {
         contentReport.put("blend_weight_validation", blend.measured());
       }
       contentReport.put("max_slots", settings.content().maxSlots());
+      contentReport.put("slots", policy.als() ? policy.contentSlots() : 0);
       seconds(report, "content_seconds", contentStart);
     }
 
@@ -239,6 +256,11 @@ public final class RecommendStage implements Stage {
         ds.read("features/interactions", "features"), ratingPairs,
         settings.excludeEventTypes().equals(List.of(types.purchase())),
         () -> TrainingData.pairs(events, settings.excludeEventTypes()), segments);
+    if (!policy.als()) {
+      // The validated popularity lists: no user's factors and no segment, only the chosen ranking.
+      users = users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)))
+          .withColumn("segment", lit(null).cast(DataTypes.StringType));
+    }
 
     spark.sparkContext().setJobDescription("recommend: top-" + settings.topN() + " for every user");
     long topNStart = System.nanoTime();

@@ -34,13 +34,14 @@ final class TrainingData {
    * validation model sees what features/interactions would have held on the split date).
    *
    * @param events events before {@code asOf}: user_idx, item_idx, event_type, event_time
-   * @return user_idx, item_idx, rating = strength; pairs of zero strength dropped (they carry no preference)
+   * @return user_idx, item_idx, rating = strength; pairs of zero strength (as a float) dropped (they carry no preference)
    */
   static Dataset<Row> implicitStrength(Dataset<Row> events, EventTypes types, double halfLifeDays, Instant asOf) {
     return events
         .withColumn("w", FeaturesStage.decayedWeight(types, halfLifeDays, asOf.getEpochSecond()))
         .groupBy("user_idx", "item_idx").agg(sum("w").as("rating"))
-        .filter(col("rating").gt(0));
+        // ALS reads floats: a strength that rounds to 0 there carries no preference either.
+        .filter(col("rating").cast("float").gt(0));
   }
 
   /**
@@ -76,13 +77,19 @@ final class TrainingData {
    * it caches itself, or hand it out (it would be released here).
    */
   static <T> T releasingCaches(SparkSession spark, Supplier<T> body) {
+    return releasingCaches(spark, body, Set::of);
+  }
+
+  /** As {@link #releasingCaches(SparkSession, Supplier)}, keeping the RDDs whose ids {@code kept} gives at the end. */
+  static <T> T releasingCaches(SparkSession spark, Supplier<T> body, Supplier<Set<Integer>> kept) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Set<Integer> before = new HashSet<>(jsc.getPersistentRDDs().keySet());
     try {
       return body.get();
     } finally {
+      Set<Integer> keep = kept.get();
       for (Map.Entry<Integer, JavaRDD<?>> e : jsc.getPersistentRDDs().entrySet()) {
-        if (!before.contains(e.getKey())) {
+        if (!before.contains(e.getKey()) && !keep.contains(e.getKey())) {
           e.getValue().unpersist(false);
         }
       }

@@ -52,9 +52,11 @@ final class Validation {
    *     configured, {@code all_time}); empty likewise
    * @param blend the weight of the ALS cosine in blended similar items, and how it was chosen
    * @param timings seconds per part of this validation ({@link Timings}); empty when reused
+   * @param policy what the published lists are made of, decided on the split ({@link PolicyChoice})
    */
   record Outcome(AlsParams chosen, String selection, Map<String, Object> split, List<Map<String, Object>> candidates,
-      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines, Blend blend, Map<String, Object> timings) {
+      Map<String, Object> metrics, Map<String, Map<String, Object>> baselines, Blend blend, Map<String, Object> timings,
+      Policy policy) {
 
     /** Name of the stronger baseline: the higher NDCG@k ({@code recent} on a tie); null when none. */
     String strongest(int k) {
@@ -104,6 +106,36 @@ final class Validation {
     }
   }
 
+  /**
+   * The policy of the published lists.
+   *
+   * @param family {@link #ALS_FAMILY}, or {@link #POPULARITY_PREFIX} plus {@link #RECENT} or {@link #ALL_TIME}
+   * @param contentSlots at most this many new items by content per list (0 = none)
+   * @param halfLifeDays half-life of implicit strength ({@link Double#POSITIVE_INFINITY} = no decay)
+   * @param report the decisions, for the manifest's {@code policy}
+   */
+  record Policy(String family, int contentSlots, double halfLifeDays, Map<String, Object> report) {
+    boolean als() {
+      return family.equals(ALS_FAMILY);
+    }
+
+    /** The popularity recency of a popularity family (null for ALS). */
+    Popularity.Recency popularity(RecommendSettings s) {
+      if (als()) {
+        return null;
+      }
+      return family.equals(POPULARITY_PREFIX + ALL_TIME) ? Popularity.Recency.allTime() : s.popularity();
+    }
+  }
+
+  /** Policy names: the ALS lists, popularity lists, a half-life, a number of content slots. */
+  static final String ALS_FAMILY = "als";
+  static final String POPULARITY_PREFIX = "popularity_";
+  static final String DECAY_PREFIX = "decay_";
+  static final String SLOTS_PREFIX = "slots_";
+  /** The per-user scores of the ALS candidate being evaluated. */
+  private static final String CANDIDATE = "candidate";
+
   /** Manifest key of a candidate's blend-weight measurement. */
   static final String BLEND_WEIGHTS = "blend_weights";
 
@@ -123,21 +155,24 @@ final class Validation {
    */
   static Outcome run(SparkSession spark, RecommendSettings s, EventTypes types, double halfLifeDays,
       Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> userMap, Dataset<Row> itemMap, Instant split,
-      Dataset<Row> itemTexts) {
+      Instant asOf, Dataset<Row> itemTexts) {
     int k = s.k();
+    RecommendSettings.PolicySettings ps = s.policy();
     Timings timings = new Timings();
     long t = System.nanoTime();
-    Timestamp splitTs = Timestamp.from(split);
-    Dataset<Row> before = events.filter(col("event_time").lt(lit(splitTs)));
-    Dataset<Row> heldOut = events.filter(col("event_time").geq(lit(splitTs)));
+    spark.sparkContext().setJobDescription("recommend: validation split");
+    ValidationSplit vs = ValidationSplit.of(events, ratings, split, asOf, s.relevantEventTypes(), ps.minUsers(),
+        ps.holdoutShare());
+    Dataset<Row> before = vs.before();
+    Dataset<Row> heldOut = vs.heldOut();
+    Instant ref = vs.reference();
 
-    spark.sparkContext().setJobDescription("recommend: validation training data before " + split);
-    Dataset<Row> train = TrainingData.prepare(s.implicit()
-        ? TrainingData.implicitStrength(before, types, halfLifeDays, split)
-        : ratings.orElseThrow()
-            .filter(col("event_time").isNull().or(col("event_time").lt(lit(splitTs))))
-            .select("user_idx", "item_idx", "rating"), s.inputPartitions(spark.sessionState().conf().numShufflePartitions()));
-    Dataset<Row> trainUsers = train.select("user_idx").distinct();
+    spark.sparkContext().setJobDescription("recommend: validation training data");
+    int partitions = s.inputPartitions(spark.sessionState().conf().numShufflePartitions());
+    Dataset<Row> train = trainingData(s, types, before, vs, halfLifeDays, ref, partitions);
+    // The users known before the split, whatever their training strength: a decay that takes a
+    // user's whole history to zero must be measured on that user too (they then get the fallback).
+    Dataset<Row> trainUsers = before.select("user_idx").distinct();
     // Used three times (the truth, the users' exclusions, the next items): one pass over the events.
     Dataset<Row> excluded = TrainingData.pairs(before, s.excludeEventTypes()).persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> truthPairs = TrainingData.pairs(heldOut, s.relevantEventTypes())
@@ -153,13 +188,14 @@ final class Validation {
     Map<String, Object> sizes = new LinkedHashMap<>();
     sizes.put("validation_days", s.validationDays());
     sizes.put("split_at", split.toString());
+    sizes.putAll(vs.sizes());
     // One aggregation per cached input instead of a count per figure (each count is a Spark job,
     // the distinct ones with a shuffle of their own).
     Row trainSizes = train.agg(count(lit(1)), countDistinct("user_idx")).first();
     sizes.put("training_pairs", trainSizes.getLong(0));
     sizes.put("training_users", trainSizes.getLong(1));
-    long trainPairs = trainSizes.getLong(0);
-    sizes.put("als_blocks", s.blocksFor(trainPairs));
+    long[] trainPairs = {trainSizes.getLong(0)};
+    sizes.put("als_blocks", s.blocksFor(trainPairs[0]));
     sizes.put("catalog_items", catalog.size());
     long holdoutUsers = truthPairs.agg(countDistinct("user_idx")).first().getLong(0);
     // truth holds one row per evaluated user with its distinct relevant items.
@@ -169,6 +205,7 @@ final class Validation {
     sizes.put("holdout_users_cold", holdoutUsers - evalUsers);
     sizes.put("eval_users", evalUsers);
     sizes.put("eval_relevant_items", truthSizes.getLong(1));
+    sizes.put("decidable", evalUsers >= ps.minUsers());
     t = timings.add("split", t);
 
     Dataset<Row> heldRatings = null;
@@ -176,9 +213,8 @@ final class Validation {
     long ratedPairs = 0;
     if (!s.implicit()) {
       // Rating accuracy on held-out ratings ALS can score: user and item both seen in training.
-      Dataset<Row> allHeld = ratings.orElseThrow().filter(col("event_time").geq(lit(splitTs)))
-          .select("user_idx", "item_idx", "rating");
-      heldRatings = allHeld.join(trainUsers, "user_idx")
+      Dataset<Row> allHeld = vs.ratingsHeld().orElseThrow().select("user_idx", "item_idx", "rating");
+      heldRatings = allHeld.join(train.select("user_idx").distinct(), "user_idx")
           .join(train.select("item_idx").distinct(), "item_idx")
           .persist(StorageLevel.MEMORY_AND_DISK());
       ratedPairs = heldRatings.count();
@@ -196,10 +232,27 @@ final class Validation {
     AlsParams chosen = s.params();
     String selection;
     Map<String, Object> chosenMetrics = new LinkedHashMap<>();
+    PerUserScores scores = new PerUserScores(truth, k, evalUsers);
+    List<String> families = new ArrayList<>();
+    List<String> slotNames = new ArrayList<>();
+    for (int slots = 0; slots <= (s.content().enabled() ? s.content().maxSlots() : 0); slots++) {
+      slotNames.add(slotName(slots));
+    }
+    double chosenHalfLife = halfLifeDays;
+    Map<String, Object> policyReport = new LinkedHashMap<>();
+    policyReport.put("metric", "ndcg_at_" + k);
+    policyReport.put("confidence", ps.confidence());
+    policyReport.put("bootstrap_replicates", ps.replicates());
+    policyReport.put("eval_users", evalUsers);
+    policyReport.put("min_users", ps.minUsers());
+    PolicyChoice.Decision familyDecision;
+    PolicyChoice.Decision slotDecision;
     if (!canSelect) {
       selection = "params: nothing to validate on (no held-out "
           + (s.selectByRmse() ? "ratings" : "users with relevant items") + " among the training users)";
       LOG.warn("recommend: {}; using the configured params", selection);
+      familyDecision = PolicyChoice.Decision.undecided("family", List.of(ALS_FAMILY), "nothing to validate on");
+      slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames, "nothing to validate on");
     } else {
       // The recent ranking is what production falls back to; the all-time one is shown beside it
       // because it is what a popularity baseline usually means, and it is the weaker one on
@@ -207,7 +260,7 @@ final class Validation {
       Map<String, ScoringModel.Ranking> rankings = new LinkedHashMap<>();
       List<ScoringModel.Ranking> ranked = Popularity.global(before, catalogItems, catalog, types.purchase(),
           s.popularity().isAllTime() ? List.of(s.popularity()) : List.of(s.popularity(), Popularity.Recency.allTime()),
-          split);
+          ref);
       ScoringModel.Ranking popular = ranked.get(0);
       if (!s.popularity().isAllTime()) {
         rankings.put(RECENT, popular);
@@ -232,7 +285,7 @@ final class Validation {
           ? ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog) : null;
       ContentCheck content = splitIndex != null && s.content().maxSlots() > 0
           ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx")
-              .join(evalIdx, "user_idx").distinct(), "history"))
+              .join(evalIdx, "user_idx").distinct(), "history"), scores)
           : null;
       BlendCheck blendCheck = splitIndex != null && tuneBlend
           ? BlendCheck.of(splitIndex, nextItems(before, heldOut, excluded, truth.select("user_idx"),
@@ -250,12 +303,52 @@ final class Validation {
               users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType))),
               k, s.blockSize(), false);
           baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size(), reference));
+          scores.put(POPULARITY_PREFIX + b.getKey(), base.rows());
+          families.add(POPULARITY_PREFIX + b.getKey());
           base.release();
         }
         baseline.putAll(ratingBaseline);
         baselines.put(b.getKey(), baseline);
       }
       t = timings.add("baselines", t);
+
+      // The time decay of implicit strength, measured with the configured params before the grid
+      // searches the ALS parameters on the chosen training data.
+      List<Double> halfLives = s.implicit() && canRank ? s.policy().halfLives() : List.of();
+      if (halfLives.size() > 1) {
+        List<String> names = new ArrayList<>();
+        for (double hl : halfLives) {
+          String name = DECAY_PREFIX + RecommendSettings.PolicySettings.halfLifeName(hl);
+          names.add(name);
+          Dataset<Row> tr = hl == halfLifeDays ? train : trainingData(s, types, before, vs, hl, ref, partitions);
+          spark.sparkContext().setJobDescription("recommend: validation half-life " + name);
+          long pairs = hl == halfLifeDays ? trainPairs[0] : tr.count();
+          TrainingData.releasingCaches(spark, () -> {
+            ALSModel model = TrainingData.fit(s, s.params(), tr, Math.max(1, pairs));
+            RankedRows recs = UserRanker.rankAll(spark, ScoringModel.of(catalog, model.itemFactors(), popular, Map.of()),
+                withFactors(users, model), k, s.blockSize(), false);
+            scores.put(name, recs.rows());
+            recs.release();
+            return null;
+          }, scores::rddIds);
+          if (tr != train) {
+            tr.unpersist();
+          }
+        }
+        PolicyChoice.Decision d = scores.decide("half_life", names, ps);
+        policyReport.put("half_life", d.asReport());
+        chosenHalfLife = halfLives.get(names.indexOf(d.chosen()));
+        names.forEach(scores::release);
+        if (chosenHalfLife != halfLifeDays) {
+          train.unpersist();
+          train = trainingData(s, types, before, vs, chosenHalfLife, ref, partitions);
+          Row chosenSizes = train.agg(count(lit(1)), countDistinct("user_idx")).first();
+          trainPairs[0] = chosenSizes.getLong(0);
+          sizes.put("training_pairs", trainPairs[0]);
+          sizes.put("training_users", chosenSizes.getLong(1));
+        }
+        t = timings.add("half_life", t);
+      }
 
       double best = Double.NEGATIVE_INFINITY;
       // The choice is by NDCG (or RMSE) of the plain lists; the content-slot and blend-weight
@@ -266,12 +359,13 @@ final class Validation {
       Dataset<Row> rankTruth = canRank ? truth : null;
       Dataset<Row> rated = heldRatings;
       long scored = ratedPairs;
+      Dataset<Row> finalTrain = train;
       for (AlsParams p : candidates) {
         long t0 = System.nanoTime();
         Map<String, Object> m = params(p, s.implicit());
         m.putAll(TrainingData.releasingCaches(spark,
-            () -> evaluate(spark, s, p, train, trainPairs, users, rankTruth, catalog, popular, rated, scored, reference,
-                before, single ? content : null, single ? blendCheck : null, timings)));
+            () -> evaluate(spark, s, p, finalTrain, trainPairs[0], users, rankTruth, catalog, popular, rated, scored,
+                reference, before, single ? content : null, single ? blendCheck : null, timings, scores), scores::rddIds));
         m.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         t = System.nanoTime();
         LOG.info("recommend: candidate {}", m);
@@ -281,17 +375,24 @@ final class Validation {
           best = score;
           chosen = p;
           chosenMetrics = m;
+          if (scores.has(CANDIDATE)) {
+            scores.release(ALS_FAMILY);
+            scores.alias(CANDIDATE, ALS_FAMILY);
+          }
+        }
+        if (scores.has(CANDIDATE)) {
+          scores.release(CANDIDATE);
         }
       }
       if (!single && canRank && (content != null || blendCheck != null)) {
         long t0 = System.nanoTime();
         AlsParams winner = chosen;
         Map<String, Object> published = TrainingData.releasingCaches(spark, () -> {
-          ALSModel refit = TrainingData.fit(s, winner, train, trainPairs);
+          ALSModel refit = TrainingData.fit(s, winner, finalTrain, trainPairs[0]);
           timings.add("fit", t0);
           return publishedLists(spark, s, winner, refit, users, rankTruth, catalog, popular, before, content, blendCheck,
               timings);
-        });
+        }, scores::rddIds);
         chosenMetrics.putAll(published);
         chosenMetrics.put("published_lists_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         t = System.nanoTime();
@@ -299,6 +400,27 @@ final class Validation {
       selection = s.search()
           ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
           : "params (search = fixed)";
+      // The model family, then the content slots of the chosen family's lists.
+      if (canRank && scores.has(ALS_FAMILY)) {
+        families.add(ALS_FAMILY);
+        familyDecision = scores.decide("family", families, ps);
+      } else {
+        familyDecision = PolicyChoice.Decision.undecided("family", List.of(ALS_FAMILY),
+            "no ranking to compare (selection by rmse or no evaluated users)");
+      }
+      if (slotNames.size() == 1) {
+        slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames, "content slots are off");
+      } else if (!familyDecision.chosen().equals(ALS_FAMILY)) {
+        slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames,
+            "content slots go into ALS lists, and " + familyDecision.chosen() + " was chosen");
+      } else if (!scores.has(slotNames.get(1))) {
+        slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames,
+            "no content-slot lists were measured (no item texts at the split)");
+      } else {
+        scores.alias(ALS_FAMILY, slotNames.get(0));
+        slotDecision = scores.decide("content_slots", slotNames, ps);
+      }
+      scores.releaseAll();
       LineageCut.release(users);
       if (reference != null) {
         reference.release();
@@ -307,6 +429,8 @@ final class Validation {
         blendCheck.next().unpersist();
       }
     }
+    policyReport.put("family", familyDecision.asReport());
+    policyReport.put("content_slots", slotDecision.asReport());
     Map<String, Object> metrics = new LinkedHashMap<>(chosenMetrics);
     for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds", "published_lists_seconds",
         BLEND_WEIGHTS)) {
@@ -320,9 +444,28 @@ final class Validation {
     truthPairs.unpersist();
     excluded.unpersist();
     train.unpersist();
+    vs.release();
     timings.add("other", t);
+    Policy policy = new Policy(familyDecision.chosen(), slotIndex(slotDecision.chosen()), chosenHalfLife, policyReport);
     return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines, blend,
-        timings.asReport());
+        timings.asReport(), policy);
+  }
+
+  /** Manifest name of a number of content slots. */
+  static String slotName(int slots) {
+    return SLOTS_PREFIX + slots;
+  }
+
+  private static int slotIndex(String name) {
+    return Integer.parseInt(name.substring(SLOTS_PREFIX.length()));
+  }
+
+  /** The cached ALS input of the validation: implicit strength at {@code halfLife}, or the ratings before the split. */
+  private static Dataset<Row> trainingData(RecommendSettings s, EventTypes types, Dataset<Row> before,
+      ValidationSplit vs, double halfLife, Instant ref, int partitions) {
+    return TrainingData.prepare(s.implicit()
+        ? TrainingData.implicitStrength(before, types, halfLife, ref)
+        : vs.ratingsBefore().orElseThrow().select("user_idx", "item_idx", "rating"), partitions);
   }
 
   /**
@@ -394,7 +537,7 @@ final class Validation {
   private static Map<String, Object> evaluate(SparkSession spark, RecommendSettings s, AlsParams p,
       Dataset<Row> train, long trainPairs, Dataset<Row> users, Dataset<Row> truth, ScoringModel.Catalog catalog,
       ScoringModel.Ranking popular, Dataset<Row> heldRatings, long ratedPairs, BeyondAccuracy.Reference reference,
-      Dataset<Row> before, ContentCheck content, BlendCheck blend, Timings timings) {
+      Dataset<Row> before, ContentCheck content, BlendCheck blend, Timings timings, PerUserScores scores) {
     spark.sparkContext().setJobDescription("recommend: validation fit " + p);
     long t = System.nanoTime();
     ALSModel model = TrainingData.fit(s, p, train, trainPairs);
@@ -405,6 +548,7 @@ final class Validation {
       ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
       RankedRows recs = UserRanker.rankAll(spark, sm, withFactors(users, model), s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
+      scores.put(CANDIDATE, recs.rows());
       recs.release();
       t = timings.add("ranking", t);
       m.putAll(publishedLists(spark, s, p, model, users, truth, catalog, popular, before, content, blend, timings));
@@ -417,8 +561,10 @@ final class Validation {
     return m;
   }
 
+  /** The users with their factors; null factors (the fallback lists) for users the model has none of. */
   private static Dataset<Row> withFactors(Dataset<Row> users, ALSModel model) {
-    return users.join(model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")), "user_idx");
+    return users.join(model.userFactors().select(col("id").as("user_idx"), col("features").as("factors")),
+        new String[] {"user_idx"}, "left");
   }
 
   /**
@@ -438,19 +584,25 @@ final class Validation {
     // New at the split: too few users before it, or no factors in this candidate's model.
     boolean[] fresh = ContentSimilarity.newItems(before, sm, s.content().newItemMaxUsers());
     if (content != null) {
-      spark.sparkContext().setJobDescription("recommend: validation ranking with content slots " + p);
-      ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
-      withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
-          RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), s.content().minSimilarity(),
-          spark.sessionState().conf().numShufflePartitions()));
-      RankedRows slotted = UserRanker.rankAll(spark, withContent,
-          withFactors(users, model).drop("history").join(content.history(), new String[] {"user_idx"}, "left"),
-          s.k(), s.blockSize(), false);
-      Map<String, Object> c = new LinkedHashMap<>(RankingEvaluation.ranking(slotted.rows(), truth, s.k(),
-          catalog.size()));
-      c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
-      slotted.release();
-      m.put("content_slots", c);
+      // Every slot count up to max-slots, so that the policy decision can take fewer (or none).
+      Dataset<Row> withHistory = withFactors(users, model).drop("history")
+          .join(content.history(), new String[] {"user_idx"}, "left");
+      for (int slots = 1; slots <= s.content().maxSlots(); slots++) {
+        spark.sparkContext().setJobDescription("recommend: validation ranking with " + slots + " content slots " + p);
+        ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+        withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
+            RecommendStage.NEW_ITEM_NEIGHBOURS, slots, s.content().minSimilarity(),
+            spark.sessionState().conf().numShufflePartitions()));
+        RankedRows slotted = UserRanker.rankAll(spark, withContent, withHistory, s.k(), s.blockSize(), false);
+        content.scores().put(slotName(slots), slotted.rows());
+        if (slots == s.content().maxSlots()) {
+          Map<String, Object> c = new LinkedHashMap<>(RankingEvaluation.ranking(slotted.rows(), truth, s.k(),
+              catalog.size()));
+          c.put("content_rows", slotted.rows().filter(col("source").equalTo(UserRanker.CONTENT)).count());
+          m.put("content_slots", c);
+        }
+        slotted.release();
+      }
       t = timings.add("content_slots", t);
     }
     if (blend != null) {
@@ -467,7 +619,7 @@ final class Validation {
    * @param index TF-IDF vectors of the catalog at the split
    * @param history user_idx, history: the items of each evaluated user's events before the split
    */
-  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history) {}
+  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history, PerUserScores scores) {}
 
   /**
    * What the blend-weight measurement needs: the split's content index, the (query, next item)

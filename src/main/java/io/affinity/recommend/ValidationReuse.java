@@ -113,10 +113,18 @@ final class ValidationReuse {
     if (entry.get("baselines") instanceof Map<?, ?> bs) {
       ((Map<String, Object>) bs).forEach((k, v) -> baselines.put(k, (Map<String, Object>) v));
     }
+    Map<String, Object> pol = section.get("published_policy") instanceof Map<?, ?> pp ? (Map<String, Object>) pp : Map.of();
+    Object hl = pol.get("half_life_days");
+    Validation.Policy policy = new Validation.Policy(
+        String.valueOf(pol.getOrDefault("family", Validation.ALS_FAMILY)),
+        pol.get("content_slots") instanceof Number n ? n.intValue() : s.content().maxSlots(),
+        hl instanceof Number h ? h.doubleValue() : "none".equals(hl) ? Double.POSITIVE_INFINITY
+            : s.policy().halfLives().get(s.policy().halfLives().size() - 1),
+        entry.get("policy") instanceof Map<?, ?> pr ? (Map<String, Object>) pr : Map.of());
     return new Validation.Outcome(chosen, String.valueOf(section.get("selection")),
         entry.get("split") instanceof Map<?, ?> split ? (Map<String, Object>) split : Map.of(),
         entry.get("candidates") instanceof List<?> c ? (List<Map<String, Object>>) c : List.of(),
-        new LinkedHashMap<>((Map<String, Object>) section.get("metrics")), baselines, reusedBlend, Map.of());
+        new LinkedHashMap<>((Map<String, Object>) section.get("metrics")), baselines, reusedBlend, Map.of(), policy);
   }
 
   /** The manifest's {@value #SECTION} entry for the validation this run used. */
@@ -137,6 +145,12 @@ final class ValidationReuse {
     blend.put("selection", v.blend().selection());
     blend.put("measured", v.blend().measured());
     m.put("blend", blend);
+    // What a reusing run publishes: the same family, slots and decay.
+    Map<String, Object> pol = new LinkedHashMap<>();
+    pol.put("family", v.policy().family());
+    pol.put("content_slots", v.policy().contentSlots());
+    pol.put("half_life_days", Double.isInfinite(v.policy().halfLifeDays()) ? "none" : v.policy().halfLifeDays());
+    m.put("published_policy", pol);
     return m;
   }
 

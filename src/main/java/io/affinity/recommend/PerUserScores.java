@@ -1,0 +1,88 @@
+package io.affinity.recommend;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * The per-user NDCG@k of every list the validation measured, kept by policy name until the
+ * decisions between them are made ({@link PolicyChoice}). Each is a small one-node table (one row
+ * per evaluated user, {@link LineageCut}), so a decision joins a few of them without recomputing a
+ * ranking.
+ */
+final class PerUserScores {
+  private final Dataset<Row> truth;
+  private final int k;
+  private final long users;
+  private final Map<String, Dataset<Row>> cuts = new LinkedHashMap<>();
+
+  /**
+   * @param truth user_idx, items: the evaluated users and their relevant held-out items
+   * @param users how many rows {@code truth} has
+   */
+  PerUserScores(Dataset<Row> truth, int k, long users) {
+    this.truth = truth;
+    this.k = k;
+    this.users = users;
+  }
+
+  /** Keeps the per-user NDCG of {@code recommendations} under {@code name} (replacing an older one). */
+  void put(String name, Dataset<Row> recommendations) {
+    release(name);
+    cuts.put(name, LineageCut.of(PolicyChoice.perUserNdcg(recommendations, truth, k, "ndcg")));
+  }
+
+  /** Keeps {@code from}'s scores under {@code to} as well. */
+  void alias(String from, String to) {
+    cuts.put(to, cuts.get(from));
+  }
+
+  /** The RDDs that hold the kept scores (so that {@link TrainingData#releasingCaches} spares them). */
+  java.util.Set<Integer> rddIds() {
+    java.util.Set<Integer> ids = new java.util.HashSet<>();
+    cuts.values().forEach(c -> ids.add(LineageCut.rddId(c)));
+    return ids;
+  }
+
+  boolean has(String name) {
+    return cuts.containsKey(name);
+  }
+
+  /**
+   * Decides between {@code names} (simplest first, each {@link #put} before). Undecided, with the
+   * simplest, when fewer than {@code minUsers} users were evaluated.
+   */
+  PolicyChoice.Decision decide(String decision, List<String> names, RecommendSettings.PolicySettings p) {
+    if (users < p.minUsers()) {
+      return PolicyChoice.Decision.undecided(decision, names, users + " evaluated users, fewer than"
+          + " validation-min-users (" + p.minUsers() + ")");
+    }
+    Dataset<Row> wide = truth.select("user_idx");
+    List<String> columns = new ArrayList<>();
+    for (int i = 0; i < names.size(); i++) {
+      String c = "c" + i;
+      columns.add(c);
+      wide = wide.join(cuts.get(names.get(i)).select(col("user_idx"), col("ndcg").as(c)), "user_idx");
+    }
+    double[][] means = PolicyChoice.means(wide, columns, p.replicates(), p.seed());
+    return PolicyChoice.choose(decision, names, means, p.confidence());
+  }
+
+  void release(String name) {
+    Dataset<Row> old = cuts.remove(name);
+    if (old != null && !cuts.containsValue(old)) {
+      LineageCut.release(old);
+    }
+  }
+
+  void releaseAll() {
+    for (String name : new ArrayList<>(cuts.keySet())) {
+      release(name);
+    }
+  }
+}
