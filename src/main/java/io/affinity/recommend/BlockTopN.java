@@ -33,6 +33,10 @@ final class BlockTopN {
   private final boolean[] skip;
   private final float[] heapScore;
   private final int[] heapRow;
+  // Spread of the scores the last top call scanned (unskipped, not NaN), for lastScoresAllEqual.
+  private int lastScanned;
+  private float lastMin;
+  private float lastMax;
 
   /**
    * @param candidates the candidate matrix, row-major: row j is {@code candidates[j*rank, (j+1)*rank)}
@@ -95,6 +99,9 @@ final class BlockTopN {
     }
     int size = 0;
     int base = slot * rows;
+    int scanned = 0;
+    float min = Float.POSITIVE_INFINITY;
+    float max = Float.NEGATIVE_INFINITY;
     for (int j = 0; j < rows; j++) {
       if (skip[j]) {
         continue;
@@ -103,6 +110,9 @@ final class BlockTopN {
       if (Float.isNaN(s)) {
         continue;
       }
+      scanned++;
+      min = Math.min(min, s);
+      max = Math.max(max, s);
       if (size < n) {
         heapScore[size] = s;
         heapRow[size] = j;
@@ -123,7 +133,22 @@ final class BlockTopN {
       heapRow[0] = heapRow[last];
       siftDown(0, last);
     }
+    lastScanned = scanned;
+    lastMin = min;
+    lastMax = max;
     return size;
+  }
+
+  /**
+   * Whether the last {@link #top} call saw at least two candidate rows (unskipped, not NaN) and
+   * every one of them had exactly the same score. Then the scores rank nothing: which rows came
+   * out, and in what order, was decided by the row number alone (a user vector of zeros does
+   * this, and so does one orthogonal to every candidate). The whole scan counts, not only the top
+   * n, so a query whose best rows tie but which still tells them apart from the rest is not
+   * affected. Exact comparison on purpose: any difference at all is a ranking, whatever its scale.
+   */
+  boolean lastScoresAllEqual() {
+    return lastScanned >= 2 && lastMin == lastMax;
   }
 
   /** Whether (s1, r1) ranks before (s2, r2): higher score, then lower row. */

@@ -16,6 +16,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * Ranks the catalog for the users of one partition. Each input row carries everything about one
@@ -23,10 +24,23 @@ import org.apache.spark.sql.types.StructType;
  * so no lookup leaves the task. Users are taken in blocks of {@link BlockTopN#blockSize()}; the
  * ALS users of a block are scored in one matrix product against the broadcast item factors.
  *
- * <p>Each user gets up to n rows: ALS items first (source {@code als}) when the user has factors,
- * then the segment's most popular items ({@code segment_popular}) when the user has a known segment,
- * then the overall most popular ({@code popular}), never an excluded item and never an item twice.
- * Fewer than n rows only when the catalog minus the user's excluded items has fewer than n items.
+ * <p>Each user gets up to n rows: ALS items first (source {@code als}) when the user has usable
+ * factors, then the segment's most popular items ({@code segment_popular}) when the user has a
+ * known segment, then the overall most popular ({@code popular}), never an excluded item and never
+ * an item twice. Fewer than n rows only when the catalog minus the user's excluded items has fewer
+ * than n items.
+ *
+ * <p>Factors are usable only when their scores rank something. A user whose interactions all
+ * decayed to strength 0 gets a vector of zeros from ALS, so every item scores exactly 0 and the
+ * "ranking" is the item order; published as {@code als} it would give all such users the same
+ * arbitrary list with explanations that nothing supports. So a user is ranked like a cold user
+ * (fallback rows with their own sources) when the vector has a non-finite or no non-zero entry,
+ * or when every candidate item (not excluded, not taken by content) scores exactly the same
+ * ({@link BlockTopN#lastScoresAllEqual}). The test is on all candidates rather than on the top n:
+ * a user whose best items tie (items with identical factors, such as items with the same buyers)
+ * but score above the rest still has a ranking, and keeps it. No tolerance: scaling a vector does
+ * not change its ranking, so a small spread is still information. Such users are counted in
+ * {@link RankedRows#usersDegenerateAls}.
  */
 final class UserRanker {
   /** Input: one row per user. excluded and history hold item idx; factors is null for cold users. */
@@ -54,10 +68,14 @@ final class UserRanker {
   static final String POPULAR = "popular";
   static final String CONTENT = "content";
 
+  // Block slot of a user whose factor vector cannot rank anything (not finite, or all zeros).
+  private static final int UNUSABLE_FACTORS = -2;
+
   private final ScoringModel model;
   private final int n;
   private final boolean explain;
   private final BlockTopN top;
+  private final LongAccumulator degenerateAls;
   private final boolean[] taken;
   private int[] touched = new int[64];
   private int touchedCount;
@@ -73,11 +91,13 @@ final class UserRanker {
    * @param n rows per user
    * @param blockSize users per matrix product
    * @param explain whether to compute {@code because_item_id} (evaluation does not need it)
+   * @param degenerateAls counts users whose factors rank nothing (null: not counted)
    */
-  UserRanker(ScoringModel model, int n, int blockSize, boolean explain) {
+  UserRanker(ScoringModel model, int n, int blockSize, boolean explain, LongAccumulator degenerateAls) {
     this.model = model;
     this.n = n;
     this.explain = explain;
+    this.degenerateAls = degenerateAls;
     this.top = new BlockTopN(model.factors(), model.factorRows(), model.rank(), blockSize, n);
     this.taken = new boolean[model.catalogSize()];
     this.topRows = new int[n];
@@ -96,9 +116,10 @@ final class UserRanker {
       boolean explain) {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Broadcast<ScoringModel> b = jsc.broadcast(model);
+    LongAccumulator degenerate = spark.sparkContext().longAccumulator("users with ALS factors that rank nothing");
     JavaRDD<Row> rows = users.select(Arrays.stream(INPUT.fieldNames()).map(functions::col).toArray(Column[]::new)).javaRDD()
-        .mapPartitions(it -> new UserRanker(b.value(), n, blockSize, explain).rank(it));
-    return new RankedRows(spark.createDataFrame(rows, OUTPUT), b);
+        .mapPartitions(it -> new UserRanker(b.value(), n, blockSize, explain, degenerate).rank(it));
+    return new RankedRows(spark.createDataFrame(rows, OUTPUT), b, degenerate);
   }
 
   /** Lazily ranks every user of {@code users} (rows of {@link #INPUT}); rows of {@link #OUTPUT}. */
@@ -148,8 +169,12 @@ final class UserRanker {
         for (int i = 0; i < vector.length; i++) {
           vector[i] = f.get(i);
         }
-        slot = scored++;
-        top.setQuery(slot, vector);
+        if (usable(vector)) {
+          slot = scored++;
+          top.setQuery(slot, vector);
+        } else {
+          slot = UNUSABLE_FACTORS;
+        }
       }
       slots[block.size()] = slot;
       block.add(u);
@@ -158,6 +183,18 @@ final class UserRanker {
     for (int b = 0; b < block.size(); b++) {
       rankUser(block.get(b), slots[b], out);
     }
+  }
+
+  /** Whether a factor vector can rank anything: every entry finite and at least one not zero. */
+  private static boolean usable(float[] vector) {
+    boolean nonZero = false;
+    for (float v : vector) {
+      if (!Float.isFinite(v)) {
+        return false;
+      }
+      nonZero |= v != 0f;
+    }
+    return nonZero;
   }
 
   private void rankUser(Row u, int slot, List<Row> out) {
@@ -192,8 +229,13 @@ final class UserRanker {
     }
     int count = 0;
     int limit = n - picks.length;
+    boolean degenerate = slot == UNUSABLE_FACTORS;
     if (slot >= 0 && limit > 0) {
       int found = top.top(slot, limit, topRows, topScores);
+      if (top.lastScoresAllEqual()) {
+        degenerate = true;
+        found = 0;
+      }
       for (int i = 0; i < found; i++) {
         int p = model.positionOfFactorRow(topRows[i]);
         chosen[count] = p;
@@ -202,6 +244,9 @@ final class UserRanker {
         count++;
         take(p);
       }
+    }
+    if (degenerate && degenerateAls != null) {
+      degenerateAls.add(1);
     }
     String segment = u.isNullAt(5) ? null : u.getString(5);
     ScoringModel.Ranking segmentRanking = model.segment(segment);
@@ -350,7 +395,10 @@ final class UserRanker {
 
   /**
    * The history item most similar to the recommended item by factor cosine, other than the item
-   * itself; ties go to the lower item idx. Null when the item or the history has no factors.
+   * itself; ties go to the lower item idx. Null when the item or the history has no factors, and
+   * when no history item has a positive cosine with it: a cosine of 0 (a zero vector, which
+   * decayed items get, or an orthogonal one) or below supports nothing, and taking the lowest idx
+   * among such items would invent the explanation.
    */
   private String because(int position, int[] historyRows) {
     int row = model.factorRowOf(position);
@@ -358,7 +406,7 @@ final class UserRanker {
       return null;
     }
     int best = -1;
-    double bestCos = Double.NEGATIVE_INFINITY;
+    double bestCos = 0.0;
     for (int h : historyRows) {
       if (h == row) {
         continue;

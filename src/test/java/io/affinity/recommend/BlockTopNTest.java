@@ -2,6 +2,8 @@ package io.affinity.recommend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -82,6 +84,29 @@ class BlockTopNTest {
     float[] scores = new float[2];
     assertEquals(2, top.top(0, 2, rows, scores));
     assertArrayEquals(new int[] {1, 2}, rows);
+  }
+
+  @Test
+  void allEqualLooksAtEveryUnskippedRowNotOnlyTheTopN() {
+    // Scores 2, 2, 2, 1 for query 1; 0 everywhere for the zero query.
+    float[] items = {2f, 2f, 2f, 1f};
+    BlockTopN top = new BlockTopN(items, 4, 1, 2, 2);
+    top.setQuery(0, new float[] {1f});
+    top.setQuery(1, new float[] {0f});
+    top.multiply(2);
+    int[] rows = new int[2];
+    float[] scores = new float[2];
+    top.top(0, 2, rows, scores);
+    assertFalse(top.lastScoresAllEqual(), "the top 2 tie, row 3 scores less");
+    top.top(1, 2, rows, scores);
+    assertTrue(top.lastScoresAllEqual(), "a zero query scores every row 0");
+    top.skip()[3] = true;
+    top.top(0, 2, rows, scores);
+    assertTrue(top.lastScoresAllEqual(), "without row 3 every candidate scores 2");
+    top.skip()[0] = true;
+    top.skip()[1] = true;
+    top.top(0, 2, rows, scores);
+    assertFalse(top.lastScoresAllEqual(), "one candidate is not a tie");
   }
 
   @Test
