@@ -100,7 +100,7 @@ public final class Main {
       info.put("spark_version", spark.version());
       info.put("java_version", System.getProperty("java.version"));
       info.put("config_digest", settings.configDigest());
-      new Pipeline(stages, info).run(new StageContext(spark, settings.runDate(), datasets));
+      runAndReport(new Pipeline(stages, info), new StageContext(spark, settings.runDate(), datasets));
       System.out.println("affinity: " + cli.stage() + " done for run_date=" + settings.runDate()
           + "\n  outputs:  " + settings.outputRoot()
           + "\n  manifest: " + datasets.path("runs") + "/manifest.json"
@@ -129,6 +129,20 @@ public final class Main {
         removeCheckpoints(spark);
         spark.stop();
       }
+    }
+  }
+
+  /**
+   * Runs the stages, then writes the run report ({@code runs/run_date=D/report.html}) whatever
+   * happened, so a failed run also has a page that says why. The report never replaces the stage's
+   * exception: if it cannot be written, that is only logged as a warning. Here and not in
+   * {@link Pipeline} because the report reads every stage's manifest entry and sits above them.
+   */
+  public static void runAndReport(Pipeline pipeline, StageContext ctx) {
+    try {
+      pipeline.run(ctx);
+    } finally {
+      RunReport.writeQuietly(ctx.datasets());
     }
   }
 
@@ -178,7 +192,7 @@ public final class Main {
     throw new SettingsException(null, "unknown stage '" + name + "'");
   }
 
-  /** The last line a run prints: where its report is (Pipeline writes it, also on failure). */
+  /** The last line a run prints: where its report is (runAndReport writes it, also on failure). */
   private static String reportLine(Datasets datasets) {
     Path report = RunReport.path(datasets);
     boolean written;
