@@ -2,7 +2,6 @@ package io.affinity;
 
 import com.typesafe.config.Config;
 import io.affinity.config.ConfigLoader;
-import io.affinity.config.Settings;
 import io.affinity.config.SettingsException;
 import io.affinity.features.CutoffState;
 import io.affinity.features.FeaturesStage;
@@ -62,7 +61,7 @@ public final class Main {
    * returns the exit code.
    */
   public static int run(String[] args, Map<String, String> environment) {
-    Settings settings;
+    RunSettings settings;
     List<Stage> stages;
     Cli cli;
     try {
@@ -72,7 +71,7 @@ public final class Main {
         return OK;
       }
       Config config = ConfigLoader.load(cli.configFile(), cli.overrides());
-      settings = Settings.from(config, cli.runDate(), environment);
+      settings = RunSettings.from(config, cli.runDate(), environment);
       stages = stages(cli.stage(), settings);
       // Before anything is written (Spark creates the checkpoint directory under the root).
       OutputRoot.claim(settings.outputRoot(), OutputRoot.hadoopConf(settings.spark().conf()),
@@ -166,9 +165,10 @@ public final class Main {
   }
 
   /** The stages a command names, constructed with their settings. */
-  static List<Stage> stages(String name, Settings s) {
+  static List<Stage> stages(String name, RunSettings s) {
     List<Stage> all = new ArrayList<>();
-    all.add(new IngestStage(s));
+    all.add(new IngestStage(new IngestStage.Inputs(s.events(), s.ratings(), s.users(), s.items(), s.eventTypes(),
+        s.ingest(), s.propensity().label().fromTable())));
     Optional<CutoffState.Spec> cutoff = s.propensity().label().fromTable() ? Optional.empty()
         : Optional.of(new CutoffState.Spec(s.propensity().horizonDays(), s.ingest().futureToleranceHours()));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features(), s.events().csv().present(),
