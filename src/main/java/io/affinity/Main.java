@@ -2,15 +2,14 @@ package io.affinity;
 
 import com.typesafe.config.Config;
 import io.affinity.config.ConfigLoader;
-import io.affinity.config.Settings;
 import io.affinity.config.SettingsException;
 import io.affinity.features.CutoffState;
 import io.affinity.features.FeaturesStage;
 import io.affinity.ingest.IngestStage;
 import io.affinity.io.Datasets;
+import io.affinity.io.MissingInputException;
 import io.affinity.io.OutputRoot;
 import io.affinity.pipeline.DataQualityException;
-import io.affinity.pipeline.MissingInputException;
 import io.affinity.pipeline.ModelQualityException;
 import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.SkippedStage;
@@ -62,7 +61,7 @@ public final class Main {
    * returns the exit code.
    */
   public static int run(String[] args, Map<String, String> environment) {
-    Settings settings;
+    RunSettings settings;
     List<Stage> stages;
     Cli cli;
     try {
@@ -72,7 +71,7 @@ public final class Main {
         return OK;
       }
       Config config = ConfigLoader.load(cli.configFile(), cli.overrides());
-      settings = Settings.from(config, cli.runDate(), environment);
+      settings = RunSettings.from(config, cli.runDate(), environment);
       stages = stages(cli.stage(), settings);
       // Before anything is written (Spark creates the checkpoint directory under the root).
       OutputRoot.claim(settings.outputRoot(), OutputRoot.hadoopConf(settings.spark().conf()),
@@ -100,7 +99,7 @@ public final class Main {
       info.put("spark_version", spark.version());
       info.put("java_version", System.getProperty("java.version"));
       info.put("config_digest", settings.configDigest());
-      new Pipeline(stages, info).run(new StageContext(spark, settings.runDate(), datasets));
+      runAndReport(new Pipeline(stages, info), new StageContext(spark, settings.runDate(), datasets));
       System.out.println("affinity: " + cli.stage() + " done for run_date=" + settings.runDate()
           + "\n  outputs:  " + settings.outputRoot()
           + "\n  manifest: " + datasets.path("runs") + "/manifest.json"
@@ -133,6 +132,20 @@ public final class Main {
   }
 
   /**
+   * Runs the stages, then writes the run report ({@code runs/run_date=D/report.html}) whatever
+   * happened, so a failed run also has a page that says why. The report never replaces the stage's
+   * exception: if it cannot be written, that is only logged as a warning. Here and not in
+   * {@link Pipeline} because the report reads every stage's manifest entry and sits above them.
+   */
+  public static void runAndReport(Pipeline pipeline, StageContext ctx) {
+    try {
+      pipeline.run(ctx);
+    } finally {
+      RunReport.writeQuietly(ctx.datasets());
+    }
+  }
+
+  /**
    * Removes this application's checkpoint directory (ALS lineage cuts, propensity scratch): Spark
    * names it {@code <checkpoint-dir>/<uuid>} per SparkContext and never deletes it, so without this
    * every night would leave its checkpoints behind. Only for a session this run created: a shared
@@ -152,9 +165,10 @@ public final class Main {
   }
 
   /** The stages a command names, constructed with their settings. */
-  static List<Stage> stages(String name, Settings s) {
+  static List<Stage> stages(String name, RunSettings s) {
     List<Stage> all = new ArrayList<>();
-    all.add(new IngestStage(s));
+    all.add(new IngestStage(new IngestStage.Inputs(s.events(), s.ratings(), s.users(), s.items(), s.eventTypes(),
+        s.ingest(), s.propensity().label().fromTable())));
     Optional<CutoffState.Spec> cutoff = s.propensity().label().fromTable() ? Optional.empty()
         : Optional.of(new CutoffState.Spec(s.propensity().horizonDays(), s.ingest().futureToleranceHours()));
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features(), s.events().csv().present(),
@@ -178,7 +192,7 @@ public final class Main {
     throw new SettingsException(null, "unknown stage '" + name + "'");
   }
 
-  /** The last line a run prints: where its report is (Pipeline writes it, also on failure). */
+  /** The last line a run prints: where its report is (runAndReport writes it, also on failure). */
   private static String reportLine(Datasets datasets) {
     Path report = RunReport.path(datasets);
     boolean written;

@@ -94,7 +94,7 @@ public record CsvFormat(
     return quote.isEmpty() ? 0 : quote.charAt(0);
   }
 
-  static CsvFormat read(ConfigReader r, String source, List<String> fields, List<String> required, boolean requiredPath) {
+  public static CsvFormat read(ConfigReader r, String source, List<String> fields, List<String> required, boolean requiredPath) {
     String key = "affinity.input." + source;
     String path = r.string(key + ".path").trim();
     if (requiredPath && path.isEmpty()) {

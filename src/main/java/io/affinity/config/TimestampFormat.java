@@ -48,7 +48,7 @@ public record TimestampFormat(String format, String zone) implements Serializabl
     return sb.toString();
   }
 
-  static TimestampFormat read(ConfigReader r, String key) {
+  public static TimestampFormat read(ConfigReader r, String key) {
     String format = r.nonEmpty(key + ".format");
     String zone = r.zone(key + ".zone");
     TimestampFormat f = new TimestampFormat(format, zone);

@@ -17,8 +17,8 @@ import io.affinity.config.CsvFormat;
 import io.affinity.config.Settings;
 import io.affinity.io.Datasets;
 import io.affinity.io.IdMaps;
+import io.affinity.io.MissingInputException;
 import io.affinity.pipeline.DataQualityException;
-import io.affinity.pipeline.MissingInputException;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
@@ -63,9 +63,17 @@ public final class IngestStage implements Stage {
   /** Descriptions of the event lines per item (with {@code input.events.columns.description}). */
   static final String ITEM_DESCRIPTIONS = "item_descriptions";
 
-  private final Settings settings;
+  /**
+   * What ingest reads of the run's settings: the inputs, the event types, its own policies, and
+   * whether the users table carries the propensity label (table mode: every users row is a user).
+   */
+  public record Inputs(Settings.EventsInput events, Settings.RatingsInput ratings, Settings.UsersInput users,
+      Settings.ItemsInput items, Settings.EventTypes eventTypes, Settings.IngestSettings ingest,
+      boolean labelFromTable) {}
 
-  public IngestStage(Settings settings) {
+  private final Inputs settings;
+
+  public IngestStage(Inputs settings) {
     this.settings = settings;
   }
 
@@ -219,7 +227,7 @@ public final class IngestStage implements Stage {
       userIds = userIds.union(ratings.select(col("user_id").as("id")));
       itemIds = itemIds.union(ratings.select(col("item_id").as("id")));
     }
-    if (settings.propensity().label().fromTable() && active.stream().anyMatch(s -> s.name().equals("users"))) {
+    if (settings.labelFromTable() && active.stream().anyMatch(s -> s.name().equals("users"))) {
       // Table mode with events: every row of the users table is a user, also one without events.
       userIds = userIds.union(ctx.datasets().read("clean/users", name()).select(col("user_id").as("id")));
     }

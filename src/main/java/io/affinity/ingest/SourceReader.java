@@ -2,7 +2,7 @@ package io.affinity.ingest;
 
 import io.affinity.config.CsvFormat;
 import io.affinity.config.SettingsException;
-import io.affinity.pipeline.MissingInputException;
+import io.affinity.io.MissingInputException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;

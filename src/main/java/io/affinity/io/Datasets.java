@@ -1,6 +1,5 @@
 package io.affinity.io;
 
-import io.affinity.pipeline.MissingInputException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;

@@ -1,7 +1,6 @@
 package io.affinity.pipeline;
 
 import io.affinity.io.Manifest;
-import io.affinity.report.RunReport;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,8 +11,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs stages in order for one run date, timing each, logging one line per stage and recording
- * status, seconds and the stage's report in the manifest, also when the stage fails; then writes
- * the run report from the manifest.
+ * status, seconds and the stage's report in the manifest, also when the stage fails. The run report
+ * is written from the manifest by the caller ({@code io.affinity.Main}), which sits above this layer.
  */
 public final class Pipeline {
   /** Report key of a stage that did not apply ({@link SkippedStage}): its status is then "skipped". */
@@ -32,20 +31,8 @@ public final class Pipeline {
     this.runInfo = runInfo;
   }
 
-  /**
-   * Runs the stages, then writes the run report ({@code runs/run_date=D/report.html}) whatever
-   * happened, so a failed run also has a page that says why. The report never replaces the stage's
-   * exception: if it cannot be written, that is only logged as a warning.
-   */
+  /** Runs the stages in order; the first stage that throws stops the run with its exception. */
   public void run(StageContext ctx) {
-    try {
-      runStages(ctx);
-    } finally {
-      RunReport.writeQuietly(ctx.datasets());
-    }
-  }
-
-  private void runStages(StageContext ctx) {
     Manifest manifest = new Manifest(ctx.datasets());
     Map<String, Object> top = new LinkedHashMap<>(runInfo);
     top.put("run_date", ctx.runDate().toString());

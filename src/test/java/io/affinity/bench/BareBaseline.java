@@ -15,8 +15,8 @@ import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.affinity.RunSettings;
 import io.affinity.config.ConfigLoader;
-import io.affinity.config.Settings;
 import io.affinity.pipeline.SparkSessions;
 import io.affinity.propensity.PropensitySettings;
 import io.affinity.recommend.RecommendSettings;
@@ -73,13 +73,13 @@ public final class BareBaseline {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   private final SparkSession spark;
-  private final Settings s;
+  private final RunSettings s;
   private final String out;
   private final Map<String, Object> seconds = new LinkedHashMap<>();
   /** Untimed warm-up work, reported apart and left out of every comparison. */
   private final Map<String, Object> warmup = new LinkedHashMap<>();
 
-  private BareBaseline(SparkSession spark, Settings s, String out) {
+  private BareBaseline(SparkSession spark, RunSettings s, String out) {
     this.spark = spark;
     this.s = s;
     this.out = out;
@@ -106,7 +106,7 @@ public final class BareBaseline {
       System.err.println("usage: BareBaseline --config FILE --out DIR [-Dkey=value ...]; --out is required");
       System.exit(2);
     }
-    Settings settings = Settings.from(ConfigLoader.load(config, overrides), null);
+    RunSettings settings = RunSettings.from(ConfigLoader.load(config, overrides), null);
     long t0 = System.nanoTime();
     SparkSession spark = SparkSessions.create(settings.spark());
     Map<String, Object> result = new LinkedHashMap<>();

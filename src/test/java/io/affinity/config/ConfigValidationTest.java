@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.affinity.RunSettings;
 import io.affinity.testing.SparkTestBase;
 import io.affinity.testing.SparkTestBase.Run;
 import java.io.ByteArrayOutputStream;
@@ -126,7 +127,7 @@ class ConfigValidationTest {
         "affinity.spark.conf { \"spark.eventLog.enabled\" = true, spark.executor.memory = 4g,",
         "  \"spark.hadoop.fs.s3a.endpoint\" = \"http://minio:9000\" }"));
     try {
-      Settings s = Settings.from(ConfigLoader.load(f.toString(), Map.of()), null);
+      RunSettings s = RunSettings.from(ConfigLoader.load(f.toString(), Map.of()), null);
       assertEquals(Map.of("spark.eventLog.enabled", "true", "spark.executor.memory", "4g",
           "spark.hadoop.fs.s3a.endpoint", "http://minio:9000"), s.spark().conf());
     } finally {
@@ -137,14 +138,14 @@ class ConfigValidationTest {
   /** The {run_date} placeholders, as ingest resolves them for the run date. */
   @Test
   void runDatePlaceholdersResolveToTheRunDate() {
-    Settings s = Settings.from(ConfigLoader.load("conf/application.conf", Map.of(
+    RunSettings s = RunSettings.from(ConfigLoader.load("conf/application.conf", Map.of(
         "affinity.input.events.path", "s3a://lake/events/dt={run_date}/*.csv",
         "affinity.input.ratings.path", "/drop/{run_date:yyyy}/ratings-{run_date:yyyyMMdd}.dat")), "2026-11-20");
     java.time.LocalDate d = java.time.LocalDate.of(2026, 11, 20);
     assertTrue(s.events().csv().dated());
     assertEquals("s3a://lake/events/dt=2026-11-20/*.csv", s.events().csv().forDate(d).path());
     assertEquals("/drop/2026/ratings-20261120.dat", s.ratings().csv().forDate(d).path());
-    assertFalse(Settings.from(ConfigLoader.load("conf/application.conf", Map.of()), "2026-11-20").events().csv().dated());
+    assertFalse(RunSettings.from(ConfigLoader.load("conf/application.conf", Map.of()), "2026-11-20").events().csv().dated());
   }
 
   @Test
@@ -266,7 +267,7 @@ class ConfigValidationTest {
   @org.junit.jupiter.params.provider.ValueSource(strings = {"conf/application.conf", "conf/examples/retail-invoices.conf",
       "conf/examples/movielens.conf"})
   void shippedConfigsAreValid(String file) {
-    Settings s = Settings.from(ConfigLoader.load(file, java.util.Map.of()), null);
+    RunSettings s = RunSettings.from(ConfigLoader.load(file, java.util.Map.of()), null);
     assertFalse(s.events().csv().path().isEmpty());
   }
 }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.affinity.pipeline.MissingInputException;
 import io.affinity.testing.SparkTestBase;
 import java.nio.file.Path;
 import java.time.LocalDate;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.affinity.RunSettings;
 import io.affinity.config.ConfigLoader;
-import io.affinity.config.Settings;
 import io.affinity.config.SettingsException;
 import io.affinity.features.UserFeatures;
 import java.util.LinkedHashMap;
@@ -22,7 +22,7 @@ class PropensitySettingsTest {
     for (int i = 0; i < overrides.length; i += 2) {
       o.put(overrides[i], overrides[i + 1]);
     }
-    return Settings.from(ConfigLoader.load(null, o), "2026-11-20").propensity();
+    return RunSettings.from(ConfigLoader.load(null, o), "2026-11-20").propensity();
   }
 
   static void rejected(String key, String value, String messagePart) {

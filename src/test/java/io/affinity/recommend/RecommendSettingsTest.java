@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.affinity.RunSettings;
 import io.affinity.config.ConfigLoader;
 import io.affinity.config.Settings;
 import io.affinity.config.SettingsException;
@@ -67,15 +68,15 @@ class RecommendSettingsTest {
   /** A validation is reused only under the same settings; how often to validate is not one of them. */
   @Test
   void validationFingerprintIgnoresOnlyHowOftenToValidate() {
-    Settings base = full();
+    RunSettings base = full();
     String fp = ValidationReuse.fingerprint(base.recommend(), base.eventTypes(), base.features().halfLifeDays());
     assertEquals(16, fp.length());
-    Settings weekly = full("affinity.recommend.revalidate-every-days", "7");
+    RunSettings weekly = full("affinity.recommend.revalidate-every-days", "7");
     assertEquals(7, weekly.recommend().revalidateEveryDays());
     assertEquals(fp, ValidationReuse.fingerprint(weekly.recommend(), weekly.eventTypes(), weekly.features().halfLifeDays()));
     for (String[] change : new String[][] {{"affinity.recommend.grid.rank", "[10]"},
         {"affinity.recommend.validation-days", "7"}, {"affinity.recommend.content.enabled", "false"}}) {
-      Settings other = full(change);
+      RunSettings other = full(change);
       assertNotEquals(fp, ValidationReuse.fingerprint(other.recommend(), other.eventTypes(), other.features().halfLifeDays()),
           change[0]);
     }
@@ -87,7 +88,7 @@ class RecommendSettingsTest {
     keys.forEach(k -> reversed.put(k, t.weights().get(k)));
     assertEquals(fp, ValidationReuse.fingerprint(base.recommend(), new Settings.EventTypes(t.names(), t.aliases(),
         t.purchase(), t.view(), t.returned(), reversed), base.features().halfLifeDays()));
-    Settings halfLife = full("affinity.features.half-life-days", "7");
+    RunSettings halfLife = full("affinity.features.half-life-days", "7");
     assertNotEquals(fp, ValidationReuse.fingerprint(halfLife.recommend(), halfLife.eventTypes(), 7.0));
   }
 
@@ -146,12 +147,12 @@ class RecommendSettingsTest {
     return full(overrides).recommend();
   }
 
-  private static Settings full(String... overrides) {
+  private static RunSettings full(String... overrides) {
     Map<String, String> o = new LinkedHashMap<>();
     o.put("affinity.input.events.path", "events.csv");
     for (int i = 0; i < overrides.length; i += 2) {
       o.put(overrides[i], overrides[i + 1]);
     }
-    return Settings.from(ConfigLoader.load(null, o), "2026-11-20");
+    return RunSettings.from(ConfigLoader.load(null, o), "2026-11-20");
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.affinity.Main;
 import io.affinity.io.Datasets;
 import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.Stage;
@@ -136,7 +137,7 @@ class ReportRenderIT extends SparkTestBase {
     // A directory with a file where the report goes: replacing it fails.
     Files.createDirectories(root.resolve("runs/run_date=" + DATE + "/report.html/blocker"));
     Stage ok = stage("ok", () -> new StageReport().put("rows", Map.of("things", 1)));
-    new Pipeline(List.of(ok), Map.of()).run(new StageContext(spark, LocalDate.parse(DATE), ds));
+    Main.runAndReport(new Pipeline(List.of(ok), Map.of()), new StageContext(spark, LocalDate.parse(DATE), ds));
     assertTrue(Files.exists(root.resolve("runs/run_date=" + DATE + "/manifest.json")), "the run itself succeeded");
 
     IllegalStateException boom = new IllegalStateException("stage broke");
@@ -144,7 +145,7 @@ class ReportRenderIT extends SparkTestBase {
       throw boom;
     });
     IllegalStateException thrown = assertThrows(IllegalStateException.class,
-        () -> new Pipeline(List.of(bad), Map.of()).run(new StageContext(spark, LocalDate.parse(DATE), ds)));
+        () -> Main.runAndReport(new Pipeline(List.of(bad), Map.of()), new StageContext(spark, LocalDate.parse(DATE), ds)));
     assertSame(boom, thrown, "the stage's exception, not the report's");
     assertFalse(Files.isRegularFile(root.resolve("runs/run_date=" + DATE + "/report.html")));
   }

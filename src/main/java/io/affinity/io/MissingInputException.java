@@ -1,4 +1,4 @@
-package io.affinity.pipeline;
+package io.affinity.io;
 
 /**
  * A stage was asked to run before the stage whose output it reads, or an input path does not
