@@ -267,6 +267,8 @@ public final class RecommendStage implements Stage {
     RankedRows recs = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
     ds.write(recs.rows().select("user_id", "rank", "item_id", "score", "source", "because_item_id"),
         "recommendations");
+    // Users with factors whose scores rank nothing (all equal), given the fallback instead (UserRanker).
+    report.put("users_degenerate_als", recs.usersDegenerateAls());
     recs.release();
     seconds(report, "topn_seconds", topNStart);
 
