@@ -73,6 +73,29 @@ final class PerUserScores {
     return PolicyChoice.choose(decision, names, means, p.confidence());
   }
 
+  /**
+   * Mean NDCG of each of {@code names} among the evaluated users of {@code subset} (user_idx), and
+   * how many they are: one aggregation. Describes, does not decide.
+   */
+  Map<String, Object> meansAmong(Dataset<Row> subset, List<String> names) {
+    Dataset<Row> wide = truth.select("user_idx").join(subset.select("user_idx").distinct(), "user_idx");
+    List<org.apache.spark.sql.Column> aggs = new ArrayList<>();
+    for (int i = 0; i < names.size(); i++) {
+      wide = wide.join(cuts.get(names.get(i)).select(col("user_idx"), col("ndcg").as("c" + i)), "user_idx");
+      aggs.add(org.apache.spark.sql.functions.avg("c" + i));
+    }
+    Row r = wide.agg(org.apache.spark.sql.functions.count(org.apache.spark.sql.functions.lit(1)),
+        aggs.toArray(new org.apache.spark.sql.Column[0])).first();
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("users", r.getLong(0));
+    Map<String, Object> ndcg = new LinkedHashMap<>();
+    for (int i = 0; i < names.size(); i++) {
+      ndcg.put(names.get(i), r.isNullAt(i + 1) ? null : r.getDouble(i + 1));
+    }
+    out.put("ndcg", ndcg);
+    return out;
+  }
+
   void release(String name) {
     Dataset<Row> old = cuts.remove(name);
     if (old != null && !cuts.containsValue(old)) {

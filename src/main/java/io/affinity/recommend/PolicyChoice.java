@@ -26,11 +26,12 @@ import org.apache.spark.sql.Row;
  * time decay) from their per-user NDCG@k on the validation split, with a margin that knows the
  * noise: a seeded paired bootstrap over the evaluated users.
  *
- * <p>The rule: the candidate with the highest mean is the best; the published one is the simplest
- * candidate that the best does not beat beyond the noise, i.e. whose bootstrap interval of
- * {@code best - candidate} reaches 0. So a more complex policy is published only when it is better
- * than every simpler one by more than the resampling spread of the users, and ties (including a
- * validation with no users) go to the simplest. Candidates are always given simplest first.
+ * <p>The rule: the published policy is the simplest candidate that no other candidate beats beyond
+ * the noise, i.e. for every other candidate the bootstrap interval of {@code other - candidate}
+ * reaches 0 (the one with the highest mean when no such candidate is simpler). So a more complex
+ * policy is published only when it is better than every simpler one by more than the resampling
+ * spread of the users, and ties (including a validation with too few users) go to the simplest.
+ * Candidates are always given simplest first.
  *
  * <p>The bootstrap is the Poisson bootstrap: replicate r gives each user a weight drawn from
  * Poisson(1) by a hash of (seed, r, user), which resamples users with replacement in expectation
@@ -105,8 +106,10 @@ final class PolicyChoice {
    * @param name the policy
    * @param mean mean NDCG@k over the evaluated users
    * @param vsSimplest bootstrap interval of {@code mean - simplest's mean}: low, high
+   * @param vsChosen bootstrap interval of {@code mean - chosen's mean}: low, high (its low is at most 0
+   *     for every candidate: nothing beats the published policy beyond the noise)
    */
-  record Option(String name, double mean, double[] vsSimplest) {}
+  record Option(String name, double mean, double[] vsSimplest, double[] vsChosen) {}
 
   /**
    * A decision and why.
@@ -131,6 +134,8 @@ final class PolicyChoice {
         c.put("ndcg", o.mean());
         c.put("vs_simplest_low", o.vsSimplest()[0]);
         c.put("vs_simplest_high", o.vsSimplest()[1]);
+        c.put("vs_chosen_low", o.vsChosen()[0]);
+        c.put("vs_chosen_high", o.vsChosen()[1]);
         cands.add(c);
       }
       m.put("candidates", cands);
@@ -141,7 +146,7 @@ final class PolicyChoice {
     static Decision undecided(String name, List<String> options, String why) {
       List<Option> os = new ArrayList<>();
       for (String o : options) {
-        os.add(new Option(o, Double.NaN, new double[] {Double.NaN, Double.NaN}));
+        os.add(new Option(o, Double.NaN, new double[] {Double.NaN, Double.NaN}, new double[] {Double.NaN, Double.NaN}));
       }
       return new Decision(name, os, options.get(0), "not measured: " + why + "; the simplest candidate is published",
           false);
@@ -149,7 +154,7 @@ final class PolicyChoice {
   }
 
   /**
-   * The simplest candidate that the best is not better than beyond the noise.
+   * The simplest candidate that no candidate beats beyond the noise.
    *
    * @param names candidates, simplest first
    * @param means {@link #means}' result, columns in the order of {@code names}
@@ -164,16 +169,20 @@ final class PolicyChoice {
         best = c;
       }
     }
+    int chosen = best;
+    for (int c = 0; c < best && chosen == best; c++) {
+      boolean unbeaten = true;
+      for (int o = 0; o < n; o++) {
+        unbeaten &= interval(means, o, c, confidence)[0] <= 0;
+      }
+      if (unbeaten) {
+        chosen = c;
+      }
+    }
     List<Option> options = new ArrayList<>();
     for (int c = 0; c < n; c++) {
-      options.add(new Option(names.get(c), means[0][c], interval(means, c, 0, confidence)));
-    }
-    int chosen = best;
-    for (int c = 0; c < best; c++) {
-      if (interval(means, best, c, confidence)[0] <= 0) {
-        chosen = c;
-        break;
-      }
+      options.add(new Option(names.get(c), means[0][c], interval(means, c, 0, confidence),
+          interval(means, c, chosen, confidence)));
     }
     String level = Math.round(confidence * 100) + " %";
     String reason;

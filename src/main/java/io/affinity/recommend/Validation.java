@@ -182,8 +182,13 @@ final class Validation {
     Dataset<Row> truth = LineageCut.of(TrainingData.perUser(truthPairs.join(trainUsers, "user_idx"), "items"));
 
     spark.sparkContext().setJobDescription("recommend: validation split sizes");
-    Dataset<Row> catalogItems = before.select("item_idx").union(train.select("item_idx")).distinct()
-        .join(itemMap, "item_idx");
+    // Items first seen inside the held-out window belong to the catalog at the split when they have
+    // a text: new items content slots may offer (without them the validation cannot see new items).
+    Dataset<Row> known = before.select("item_idx").union(train.select("item_idx"));
+    if (itemTexts != null && s.content().maxSlots() > 0) {
+      known = known.union(heldOut.select("item_idx").join(itemTexts.select("item_idx"), "item_idx"));
+    }
+    Dataset<Row> catalogItems = known.distinct().join(itemMap, "item_idx");
     ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
     Map<String, Object> sizes = new LinkedHashMap<>();
     sizes.put("validation_days", s.validationDays());
@@ -285,7 +290,7 @@ final class Validation {
           ? ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog) : null;
       ContentCheck content = splitIndex != null && s.content().maxSlots() > 0
           ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx")
-              .join(evalIdx, "user_idx").distinct(), "history"), scores)
+              .join(evalIdx, "user_idx").distinct(), "history"), scores, newItemUsersHolder())
           : null;
       BlendCheck blendCheck = splitIndex != null && tuneBlend
           ? BlendCheck.of(splitIndex, nextItems(before, heldOut, excluded, truth.select("user_idx"),
@@ -419,6 +424,9 @@ final class Validation {
       } else {
         scores.alias(ALS_FAMILY, slotNames.get(0));
         slotDecision = scores.decide("content_slots", slotNames, ps);
+        if (content.newItemUsers()[0] != null) {
+          policyReport.put("content_slots_new_item_users", scores.meansAmong(content.newItemUsers()[0], slotNames));
+        }
       }
       scores.releaseAll();
       LineageCut.release(users);
@@ -449,6 +457,11 @@ final class Validation {
     Policy policy = new Policy(familyDecision.chosen(), slotIndex(slotDecision.chosen()), chosenHalfLife, policyReport);
     return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines, blend,
         timings.asReport(), policy);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Dataset<Row>[] newItemUsersHolder() {
+    return (Dataset<Row>[]) new Dataset<?>[1];
   }
 
   /** Manifest name of a number of content slots. */
@@ -587,6 +600,16 @@ final class Validation {
       // Every slot count up to max-slots, so that the policy decision can take fewer (or none).
       Dataset<Row> withHistory = withFactors(users, model).drop("history")
           .join(content.history(), new String[] {"user_idx"}, "left");
+      // The evaluated users with a new item among their held-out items: where content slots can gain.
+      List<Integer> freshIdx = new ArrayList<>();
+      for (int i = 0; i < fresh.length; i++) {
+        if (fresh[i]) {
+          freshIdx.add(catalog.itemIdx()[i]);
+        }
+      }
+      content.newItemUsers()[0] = truth.filter(org.apache.spark.sql.functions.arrays_overlap(col("items"),
+          lit(freshIdx.stream().mapToInt(Integer::intValue).toArray())))
+          .select("user_idx");
       for (int slots = 1; slots <= s.content().maxSlots(); slots++) {
         spark.sparkContext().setJobDescription("recommend: validation ranking with " + slots + " content slots " + p);
         ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
@@ -619,7 +642,8 @@ final class Validation {
    * @param index TF-IDF vectors of the catalog at the split
    * @param history user_idx, history: the items of each evaluated user's events before the split
    */
-  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history, PerUserScores scores) {}
+  private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history, PerUserScores scores,
+      Dataset<Row>[] newItemUsers) {}
 
   /**
    * What the blend-weight measurement needs: the split's content index, the (query, next item)

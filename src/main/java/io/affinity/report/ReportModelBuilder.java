@@ -383,11 +383,55 @@ final class ReportModelBuilder {
       fact(facts, "With content slots", labels.get(0) + " " + fmt(slots.get(keys.get(0))) + " (without: "
           + fmt(rec.get(keys.get(0))) + "), " + slots.get("content_rows") + " content rows");
     }
+    policyFacts(facts, rec, labels.get(0));
     Map<String, Object> byMethod = map(map(rec.get("rows")).get("similar_items_by_method"));
     if (!byMethod.isEmpty()) {
       fact(facts, "Similar items by method", ReportTemplates.json(byMethod));
     }
     return new Recommendations(metrics, chart, facts);
+  }
+
+  /**
+   * The recommendation policy: what was published, each decision's candidates with their NDCG and
+   * interval against the simplest, and a warning when ALS's lift is below 1 or a decision could not
+   * be measured, naming what was published instead.
+   */
+  private static void policyFacts(List<Fact> facts, Map<String, Object> rec, String metric) {
+    Map<String, Object> published = map(rec.get("published_policy"));
+    if (published.isEmpty()) {
+      return;
+    }
+    fact(facts, "Published policy", "family " + published.get("family") + ", content slots "
+        + published.get("content_slots") + ", time decay " + published.get("half_life"));
+    Object lift = map(rec.get("lift")).get(metric.replace("@", "_at_"));
+    if (lift instanceof Number l && l.doubleValue() < 1) {
+      fact(facts, "Warning", "ALS " + metric + " lift " + fmt(lift) + " is below 1: ALS is not published; the published"
+          + " family is " + published.get("family"));
+    }
+    Map<String, Object> policy = map(rec.get("policy"));
+    for (String decision : List.of("half_life", "family", "content_slots")) {
+      Map<String, Object> d = map(policy.get(decision));
+      if (d.isEmpty()) {
+        continue;
+      }
+      StringBuilder text = new StringBuilder();
+      text.append(d.get("chosen"));
+      if (Boolean.FALSE.equals(d.get("decided"))) {
+        text.append(" (warning: ");
+      } else {
+        text.append(" (");
+      }
+      text.append(d.get("reason")).append(")");
+      for (Object o : list(d.get("candidates"))) {
+        Map<String, Object> c = map(o);
+        if (c.get("ndcg") instanceof Number) {
+          text.append("; ").append(c.get("policy")).append(' ').append(metric).append(' ').append(fmt(c.get("ndcg")))
+              .append(" [").append(fmt(c.get("vs_simplest_low"))).append(", ").append(fmt(c.get("vs_simplest_high")))
+              .append("]");
+        }
+      }
+      fact(facts, "Policy: " + decision.replace('_', ' '), text.toString());
+    }
   }
 
   /** The response label of table mode and the control groups; null when neither was recorded. */

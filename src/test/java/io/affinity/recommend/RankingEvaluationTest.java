@@ -1,6 +1,8 @@
 package io.affinity.recommend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.affinity.testing.SparkTestBase;
 import java.util.ArrayList;
@@ -57,6 +59,38 @@ class RankingEvaluationTest extends SparkTestBase {
     // Coverage: items in the top 3 of evaluated users {1..7} over a catalog of 20; user 5's
     // items and rank-4 items do not count.
     assertEquals(7.0 / 20, (double) m.get("catalog_coverage"), 1e-12);
+
+    // The per-user NDCG the policy decisions resample: one row per evaluated user, the values
+    // above, and a mean equal to Spark's ndcgAt.
+    Map<Integer, Double> perUser = new java.util.TreeMap<>();
+    for (Row r : PolicyChoice.perUserNdcg(spark.createDataFrame(recs, RECS), truth, 3, "ndcg").collectAsList()) {
+      perUser.put(r.getInt(0), r.getDouble(1));
+    }
+    assertEquals(List.of(1, 2, 3, 4), List.copyOf(perUser.keySet()));
+    assertEquals((1 + 0.5) / (1 + l2), perUser.get(1), 1e-12);
+    assertEquals(0.5 / (1 + l2 + 0.5), perUser.get(2), 1e-12);
+    assertEquals(1.0, perUser.get(3), 1e-12);
+    assertEquals(0.0, perUser.get(4), 1e-12);
+
+    // The Poisson bootstrap: row 0 is the plain mean; the replicate means scatter around it, are
+    // reproducible with the seed and differ with another.
+    Dataset<Row> scores = PolicyChoice.perUserNdcg(spark.createDataFrame(recs, RECS), truth, 3, "a")
+        .withColumn("b", org.apache.spark.sql.functions.lit(0.5));
+    double[][] means = PolicyChoice.means(scores, List.of("a", "b"), 200, 7);
+    assertEquals(201, means.length);
+    assertEquals(ndcg, means[0][0], 1e-12);
+    assertEquals(0.5, means[0][1], 1e-12);
+    double avg = 0;
+    int distinct = 0;
+    for (int r = 1; r <= 200; r++) {
+      avg += means[r][0] / 200;
+      distinct += Math.abs(means[r][0] - ndcg) > 1e-9 ? 1 : 0;
+      assertEquals(0.5, means[r][1], 1e-12, "a constant column has the same mean under every weighting");
+    }
+    assertEquals(ndcg, avg, 0.05, "replicate means centre on the sample mean");
+    assertTrue(distinct > 100, "replicates resample: " + distinct + " of 200 differ from the sample mean");
+    assertTrue(java.util.Arrays.deepEquals(means, PolicyChoice.means(scores, List.of("a", "b"), 200, 7)));
+    assertFalse(java.util.Arrays.deepEquals(means, PolicyChoice.means(scores, List.of("a", "b"), 200, 8)));
   }
 
   @Test

@@ -388,7 +388,7 @@ class RecommendStageIT extends SparkTestBase {
     for (Row r : rows) {
       byItem.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(r);
     }
-    assertEquals(100 + ContentProfile.NEW_ITEMS, byItem.size(), "every item has factors or text");
+    assertEquals(100 + ContentProfile.NEW_ITEMS + ContentProfile.EARLY_NEW_ITEMS, byItem.size(), "every item has factors or text");
     for (List<Row> list : byItem.values()) {
       assertEquals(N, list.size());
       Set<String> seen = new HashSet<>();
