@@ -73,7 +73,8 @@ final class PolicyChoice {
    * bootstrap resamples of the users, in one aggregation.
    *
    * @param perUser user_idx plus one double column per candidate, one row per evaluated user
-   * @return [0] the plain means per column; [1 + r] replicate r's means per column
+   * @return [0] the plain means per column; [1 + r] replicate r's means per column (NaN when the
+   *     resample drew no user)
    */
   static double[][] means(Dataset<Row> perUser, List<String> columns, int replicates, long seed) {
     Column u = pmod(xxhash64(lit(seed), col("rep"), col("user_idx")), lit(HASH_RANGE)).divide((double) HASH_RANGE);
@@ -94,7 +95,8 @@ final class PolicyChoice {
       int rep = r.getInt(r.fieldIndex("rep"));
       double w = r.getDouble(r.fieldIndex("w"));
       for (int c = 0; c < columns.size(); c++) {
-        out[rep + 1][c] = w == 0 ? 0.0 : r.getDouble(r.fieldIndex(columns.get(c))) / w;
+        // A resample that drew no user (likely only with a handful of users) has no mean.
+        out[rep + 1][c] = w == 0 ? Double.NaN : r.getDouble(r.fieldIndex(columns.get(c))) / w;
       }
     }
     return out;
@@ -207,9 +209,18 @@ final class PolicyChoice {
       return new double[] {d, d};
     }
     double[] d = new double[replicates];
+    int m = 0;
     for (int r = 0; r < replicates; r++) {
-      d[r] = means[r + 1][a] - means[r + 1][b];
+      double v = means[r + 1][a] - means[r + 1][b];
+      if (!Double.isNaN(v)) {
+        d[m++] = v;
+      }
     }
+    if (m == 0) {
+      double v = means[0][a] - means[0][b];
+      return new double[] {v, v};
+    }
+    d = Arrays.copyOf(d, m);
     Arrays.sort(d);
     double tail = (1 - confidence) / 2;
     return new double[] {quantile(d, tail), quantile(d, 1 - tail)};
