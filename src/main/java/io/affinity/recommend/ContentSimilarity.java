@@ -46,7 +46,8 @@ import scala.Tuple2;
  *
  * <ul>
  *   <li>title and description words are runs of letters standing alone ({@link #WORD}), lower
- *       case, of 2+ letters, English stop words removed ({@link StopWordsRemover}): a token with a
+ *       case, of 2+ letters, English stop words and {@link #FOREIGN_ARTICLES} removed
+ *       ({@link StopWordsRemover}): a token with a
  *       digit in it ("1995", "500ml", "4k", "mp3") is dropped whole, since years, sizes and
  *       editions make unrelated items look alike;
  *   <li>each category label, split on {@link #CATEGORY_SEPARATORS} ("Sci-Fi|Film-Noir"), is one
@@ -71,6 +72,13 @@ final class ContentSimilarity {
    * "X-Men" gives "men" and "Ocean's" gives "ocean".
    */
   static final String WORD = "(?<![\\p{L}\\p{N}])\\p{L}+(?![\\p{L}\\p{N}])";
+  /**
+   * Stop words beyond the English list: the articles and linking words of French, Spanish, Italian
+   * and German titles ("Contempt (Mépris, Le)"), which made films match on "le" alone on
+   * ml-latest-small (docs/RECOMMEND.md). Not "die", "den": English words too.
+   */
+  static final List<String> FOREIGN_ARTICLES = List.of("le", "la", "les", "de", "des", "du", "un", "une", "el",
+      "los", "las", "del", "il", "di", "der", "das", "und");
   /** Between two category labels: "|", ";", ",", "/" or ">" (label paths), with any spaces. */
   static final String CATEGORY_SEPARATORS = "\\s*[|;,/>]+\\s*";
   /** Prefix of a category term, so that the label "Drama" and the title word "drama" stay apart. */
@@ -169,7 +177,10 @@ final class ContentSimilarity {
   static PipelineStage[] termStages() {
     RegexTokenizer tokens = new RegexTokenizer().setInputCol("text").setOutputCol("tokens")
         .setPattern(WORD).setGaps(false).setMinTokenLength(2).setToLowercase(true);
-    StopWordsRemover stop = new StopWordsRemover().setInputCol("tokens").setOutputCol("words");
+    List<String> stopWords = new ArrayList<>(Arrays.asList(StopWordsRemover.loadDefaultStopWords("english")));
+    stopWords.addAll(FOREIGN_ARTICLES);
+    StopWordsRemover stop = new StopWordsRemover().setInputCol("tokens").setOutputCol("words")
+        .setStopWords(stopWords.toArray(new String[0]));
     RegexTokenizer labels = new RegexTokenizer().setInputCol("category").setOutputCol("labels")
         .setPattern(CATEGORY_SEPARATORS).setGaps(true).setMinTokenLength(1).setToLowercase(true);
     SQLTransformer terms = new SQLTransformer().setStatement("SELECT *, concat(words, transform(labels, l -> concat('"

@@ -169,12 +169,13 @@ class ContentSimilarityTest extends SparkTestBase {
     StructType schema = new StructType().add("item_idx", DataTypes.IntegerType).add("text", DataTypes.StringType)
         .add("category", DataTypes.StringType);
     Dataset<Row> in = spark.createDataFrame(List.of(
-        RowFactory.create(0, "Heat (1995) 500ml 4K X-Men: Ocean's Eleven of the Mp3", " Sci-Fi|Film-Noir ; Home  & Kitchen"),
+        RowFactory.create(0, "Heat (1995) 500ml 4K X-Men: Ocean's Eleven of the Mp3 (Mépris, Le)", " Sci-Fi|Film-Noir ; Home  & Kitchen"),
         RowFactory.create(1, "", "")), schema);
     List<Row> rows = new org.apache.spark.ml.Pipeline().setStages(ContentSimilarity.termStages()).fit(in).transform(in)
         .orderBy("item_idx").select("terms").collectAsList();
-    // Numbers, years and sizes are dropped whole ("500ml" is not "ml"); one-letter and stop words go.
-    assertEquals(List.of("heat", "men", "ocean", "eleven", "category:sci-fi", "category:film-noir",
+    // Numbers, years and sizes are dropped whole ("500ml" is not "ml"); one-letter words, English stop
+    // words and foreign articles ("le") go.
+    assertEquals(List.of("heat", "men", "ocean", "eleven", "mépris", "category:sci-fi", "category:film-noir",
         "category:home & kitchen"), rows.get(0).getList(0));
     assertEquals(List.of(), rows.get(1).getList(0));
   }
