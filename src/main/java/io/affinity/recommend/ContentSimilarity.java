@@ -42,7 +42,7 @@ import scala.Tuple2;
  * Content similarity of items from their text: TF-IDF over title, description and category with
  * MLlib, so the dot product of two vectors is their cosine. The terms are chosen so that a shared
  * term says something about what two items are (measured on a real catalog: docs/RECOMMEND.md,
- * "Content similarity"):
+ * "Content text"):
  *
  * <ul>
  *   <li>title and description words are runs of letters standing alone ({@link #WORD}), lower
@@ -132,7 +132,7 @@ final class ContentSimilarity {
    * @param items features/items: item_id, item_idx, title and category (description optional)
    * @param descriptions the history of {@code clean/item_descriptions} (item_id, description,
    *     lines), empty when the event log maps no description column
-   * @return item_idx, text, for items whose text is not blank
+   * @return item_idx, text, category as {@link #texts(Dataset)} gives them
    */
   static Dataset<Row> texts(Dataset<Row> items, Optional<Dataset<Row>> descriptions) {
     if (descriptions.isEmpty()) {
@@ -189,16 +189,21 @@ final class ContentSimilarity {
   }
 
   /**
-   * The whole TF-IDF pipeline for a catalog of {@code documents} texts: {@link #termStages}, then
-   * CountVectorizer ({@link #MIN_DF}, {@link #maxDocumentFrequency}), IDF, L2 norm into {@code v}.
+   * The stages after {@link #termStages}: CountVectorizer ({@link #MIN_DF},
+   * {@link #maxDocumentFrequency} of {@code documents}), IDF and the L2 norm into {@code v}.
    */
-  static Pipeline pipeline(long documents) {
+  static PipelineStage[] weightStages(long documents) {
     CountVectorizer tf = new CountVectorizer().setInputCol("terms").setOutputCol("tf").setVocabSize(VOCABULARY)
         .setMinDF(MIN_DF).setMaxDF(maxDocumentFrequency(documents));
     IDF idf = new IDF().setInputCol("tf").setOutputCol("tfidf");
     Normalizer norm = new Normalizer().setInputCol("tfidf").setOutputCol("v").setP(2.0);
+    return new PipelineStage[] {tf, idf, norm};
+  }
+
+  /** The whole TF-IDF pipeline for a catalog of {@code documents} texts, as {@link #fit} runs it. */
+  static Pipeline pipeline(long documents) {
     List<PipelineStage> stages = new ArrayList<>(Arrays.asList(termStages()));
-    stages.addAll(List.of(tf, idf, norm));
+    stages.addAll(Arrays.asList(weightStages(documents)));
     return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
   }
 
@@ -210,25 +215,22 @@ final class ContentSimilarity {
    * @return the index; empty (no rows) when no catalog item has a term that another item shares
    */
   static Index fit(Dataset<Row> texts, ScoringModel.Catalog catalog) {
-    Dataset<Row> in = texts.select("item_idx", "text", "category").cache();
+    Dataset<Row> in = texts.select("item_idx", "text", "category");
+    Dataset<Row> terms = new Pipeline().setStages(termStages()).fit(in).transform(in).select("item_idx", "terms")
+        .cache();
     try {
-      long documents = in.count();
+      long documents = terms.count();
       // CountVectorizer fails on an empty vocabulary; with MIN_DF 2 that is any catalog whose items
       // share no term (one item, or unrelated titles): no vector then, like an item without text.
-      if (documents == 0 || !hasKeptTerm(in, documents)) {
+      boolean anyKept = documents > 0 && !terms.select(explode(array_distinct(col("terms"))).as("term"))
+          .groupBy("term").count().filter(col("count").between(MIN_DF, maxDocumentFrequency(documents))).isEmpty();
+      if (!anyKept) {
         return Index.of(catalog, new int[0], new int[0][], new float[0][]);
       }
-      return index(pipeline(documents).fit(in).transform(in), catalog);
+      return index(new Pipeline().setStages(weightStages(documents)).fit(terms).transform(terms), catalog);
     } finally {
-      in.unpersist();
+      terms.unpersist();
     }
-  }
-
-  /** Whether one term is in at least MIN_DF and at most maxDocumentFrequency of the texts. */
-  private static boolean hasKeptTerm(Dataset<Row> in, long documents) {
-    Dataset<Row> terms = new Pipeline().setStages(termStages()).fit(in).transform(in);
-    return !terms.select(explode(array_distinct(col("terms"))).as("term")).groupBy("term").count()
-        .filter(col("count").between(MIN_DF, maxDocumentFrequency(documents))).isEmpty();
   }
 
   /**
