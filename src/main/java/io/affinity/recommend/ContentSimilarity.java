@@ -47,9 +47,8 @@ import scala.Tuple2;
  * <ul>
  *   <li>title and description words are runs of letters standing alone ({@link #WORD}), lower
  *       case, of 2+ letters, English stop words and {@link #FOREIGN_ARTICLES} removed
- *       ({@link StopWordsRemover}): a token with a
- *       digit in it ("1995", "500ml", "4k", "mp3") is dropped whole, since years, sizes and
- *       editions make unrelated items look alike;
+ *       ({@link StopWordsRemover}): a token with a digit in it ("1995", "500ml", "4k", "mp3") is
+ *       dropped whole, since years, sizes and editions make unrelated items look alike;
  *   <li>each category label, split on {@link #CATEGORY_SEPARATORS} ("Sci-Fi|Film-Noir"), is one
  *       term of its own ("category:sci-fi"), never mixed with a title word;
  *   <li>{@link CountVectorizer} keeps a term only when at least {@link #MIN_DF} items have it (a
@@ -183,8 +182,12 @@ final class ContentSimilarity {
         .setStopWords(stopWords.toArray(new String[0]));
     RegexTokenizer labels = new RegexTokenizer().setInputCol("category").setOutputCol("labels")
         .setPattern(CATEGORY_SEPARATORS).setGaps(true).setMinTokenLength(1).setToLowercase(true);
-    SQLTransformer terms = new SQLTransformer().setStatement("SELECT *, concat(words, transform(labels, l -> concat('"
-        + CATEGORY_PREFIX + "', regexp_replace(trim(l), '\\\\s+', ' ')))) AS terms FROM __THIS__");
+    // Any run of white space in a label (also a CR left by a CRLF file) becomes one space; a label
+    // that is only white space is no term.
+    String label = "trim(regexp_replace(l, '\\\\s+', ' '))";
+    SQLTransformer terms = new SQLTransformer().setStatement("SELECT *, concat(words, transform(filter("
+        + "transform(labels, l -> " + label + "), l -> l != ''), l -> concat('" + CATEGORY_PREFIX + "', l))) AS terms"
+        + " FROM __THIS__");
     return new PipelineStage[] {tokens, stop, labels, terms};
   }
 

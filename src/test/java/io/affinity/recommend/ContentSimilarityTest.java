@@ -169,7 +169,8 @@ class ContentSimilarityTest extends SparkTestBase {
     StructType schema = new StructType().add("item_idx", DataTypes.IntegerType).add("text", DataTypes.StringType)
         .add("category", DataTypes.StringType);
     Dataset<Row> in = spark.createDataFrame(List.of(
-        RowFactory.create(0, "Heat (1995) 500ml 4K X-Men: Ocean's Eleven of the Mp3 (Mépris, Le)", " Sci-Fi|Film-Noir ; Home  & Kitchen"),
+        RowFactory.create(0, "Heat (1995) 500ml 4K X-Men: Ocean's Eleven of the Mp3 (Mépris, Le)",
+            " Sci-Fi|Film-Noir ; Home \t & Kitchen|\r|"),
         RowFactory.create(1, "", "")), schema);
     List<Row> rows = new org.apache.spark.ml.Pipeline().setStages(ContentSimilarity.termStages()).fit(in).transform(in)
         .orderBy("item_idx").select("terms").collectAsList();
