@@ -129,7 +129,10 @@ public final class ContentTextBenchmark {
     ContentSimilarity.Scratch scratch = index.scratch();
     int matched = 0;
     Map<String, Integer> carriers = new HashMap<>();
-    Map<String, Integer> kinds = new LinkedHashMap<>(Map.of("number", 0, "genre", 0, "title word", 0));
+    Map<String, Integer> kinds = new LinkedHashMap<>();
+    for (String k : List.of("number", "genre", "title word")) {
+      kinds.put(k, 0);
+    }
     Map<String, String> probes = new LinkedHashMap<>();
     for (int r = 0; r < index.rows(); r++) {
       if (index.top(r, null, 1, scratch, rows, scores) == 0) {
@@ -152,8 +155,10 @@ public final class ContentTextBenchmark {
         vocabulary.length, index.rows(), items, fitSeconds);
     System.out.printf(Locale.ROOT, "items whose best neighbour has cosine > %.1f: %d (%.1f %%); carried by %s%n", MATCH,
         matched, 100.0 * matched / items, kinds);
+    // -Dcarriers=N for more than the first 12.
     System.out.print("terms carrying the most best matches:");
-    carriers.entrySet().stream().sorted((x, y) -> y.getValue() - x.getValue()).limit(Integer.getInteger("carriers", 12))
+    carriers.entrySet().stream()
+        .sorted(Map.Entry.<String, Integer>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey())).limit(Integer.getInteger("carriers", 12))
         .forEach(e -> System.out.print(" " + e.getKey() + " " + e.getValue() + ";"));
     System.out.println();
     probes.forEach((t, m) -> System.out.println("  " + t + " -> " + m));
