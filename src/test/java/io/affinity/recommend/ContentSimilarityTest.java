@@ -5,17 +5,22 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.affinity.sample.ContentProfile;
+import io.affinity.sample.SampleGenerator;
 import io.affinity.testing.SparkTestBase;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TF-IDF content similarity on five hand-made items, and the similar items it gives alone and
@@ -236,6 +241,79 @@ class ContentSimilarityTest extends SparkTestBase {
     ContentSimilarity.Index ix = ContentSimilarity.fit(ContentSimilarity.texts(titled(List.of("Heat (1995)",
         "Jumanji (1995)"), null)), catalog);
     assertEquals(0, ix.rows(), "CountVectorizer would fail on the empty vocabulary");
+  }
+
+  @Test
+  void thePlantedThemeOfRecommendStageItsCatalogStillMatchesAndCategoriesAloneDoNot(@TempDir Path dir)
+      throws java.io.IOException {
+    // RecommendStageIT's catalog: 100 generated items in 6 categories (about 17 each, above the
+    // 10-item cut), then 3 themed items renamed "Aurora Borealis <noun>" and 3 new ones.
+    java.time.LocalDate runDate = java.time.LocalDate.of(2026, 11, 20);
+    SampleGenerator.generate(new SampleGenerator.Options(dir, 300, 100, 6, 90, runDate, 0, 42, false));
+    ContentProfile.Planted planted = ContentProfile.plant(dir, runDate);
+    StructType schema = new StructType().add("item_id", DataTypes.StringType).add("category", DataTypes.StringType)
+        .add("price", DataTypes.StringType).add("title", DataTypes.StringType);
+    List<Row> rows = spark.read().schema(schema).option("header", "true").option("escape", "\"")
+        .csv(dir.resolve("items.csv").toString()).orderBy("item_id").collectAsList();
+    List<Row> items = new ArrayList<>();
+    String[] ids = new String[rows.size()];
+    Map<String, Integer> idx = new java.util.HashMap<>();
+    for (int i = 0; i < rows.size(); i++) {
+      ids[i] = rows.get(i).getString(0);
+      idx.put(ids[i], i);
+      items.add(RowFactory.create(i, rows.get(i).getString(3), rows.get(i).getString(1)));
+    }
+    StructType itemSchema = new StructType().add("item_idx", DataTypes.IntegerType).add("title", DataTypes.StringType)
+        .add("category", DataTypes.StringType);
+    ScoringModel.Catalog catalog = new ScoringModel.Catalog(java.util.stream.IntStream.range(0, ids.length).toArray(), ids);
+    ContentSimilarity.Index ix = ContentSimilarity.fit(ContentSimilarity.texts(spark.createDataFrame(items, itemSchema)),
+        catalog);
+    List<String> theme = new ArrayList<>(planted.themed());
+    theme.addAll(planted.newItems());
+    for (String a : theme) {
+      for (String b : theme) {
+        if (!a.equals(b)) {
+          assertTrue(ix.cosine(ix.rowOf(idx.get(a)), ix.rowOf(idx.get(b))) > 0.5, a + " and " + b + " share the theme");
+        }
+      }
+    }
+    // Each new item's best neighbour is of the theme; no pair that shares no title word matches,
+    // unless both are in a category of at most 10 items (which is then a rare term).
+    int[] top = new int[1];
+    float[] score = new float[1];
+    for (String fresh : planted.newItems()) {
+      assertEquals(1, ix.top(ix.rowOf(idx.get(fresh)), null, 1, ix.scratch(), top, score));
+      assertTrue(theme.contains(ids[ix.positionOfRow(top[0])]), fresh + " -> " + ids[ix.positionOfRow(top[0])]);
+    }
+    Map<String, Integer> categorySize = new java.util.HashMap<>();
+    rows.forEach(r -> categorySize.merge(r.getString(1), 1, Integer::sum));
+    int large = 0;
+    for (int a = 0; a < ids.length; a++) {
+      for (int b = a + 1; b < ids.length; b++) {
+        Set<String> shared = words(rows.get(a).getString(3));
+        shared.retainAll(words(rows.get(b).getString(3)));
+        // A category of at most 10 items here is a term like any rare word, and may match.
+        boolean smallCategory = rows.get(a).getString(1).equals(rows.get(b).getString(1))
+            && categorySize.get(rows.get(a).getString(1)) <= ContentSimilarity.maxDocumentFrequency(ids.length);
+        if (shared.isEmpty() && !smallCategory && ix.rowOf(a) >= 0 && ix.rowOf(b) >= 0) {
+          large++;
+          assertEquals(0.0, ix.cosine(ix.rowOf(a), ix.rowOf(b)), 1e-12, rows.get(a) + " / " + rows.get(b));
+        }
+      }
+    }
+    assertTrue(large > 1000, "pairs checked: " + large + ", categories " + categorySize);
+    assertTrue(categorySize.get(rows.get(idx.get(planted.newItems().get(0))).getString(1)) > 10,
+        "the planted category is above the cut: " + categorySize);
+  }
+
+  private static Set<String> words(String title) {
+    Set<String> out = new java.util.HashSet<>();
+    for (String w : title.toLowerCase(java.util.Locale.ROOT).split("[^\\p{L}]+")) {
+      if (w.length() >= 2) {
+        out.add(w);
+      }
+    }
+    return out;
   }
 
   /** item_idx 0.. with these titles, all of one category (null: none). */
