@@ -1,9 +1,11 @@
 package io.affinity.recommend;
 
+import static org.apache.spark.sql.functions.array_distinct;
 import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.concat_ws;
 import static org.apache.spark.sql.functions.countDistinct;
+import static org.apache.spark.sql.functions.explode;
 import static org.apache.spark.sql.functions.length;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.min;
@@ -21,12 +23,12 @@ import java.util.Optional;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.ml.Pipeline;
-import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.feature.CountVectorizer;
 import org.apache.spark.ml.feature.IDF;
 import org.apache.spark.ml.feature.Normalizer;
 import org.apache.spark.ml.feature.RegexTokenizer;
+import org.apache.spark.ml.feature.SQLTransformer;
 import org.apache.spark.ml.feature.StopWordsRemover;
 import org.apache.spark.ml.linalg.SparseVector;
 import org.apache.spark.ml.linalg.Vector;
@@ -38,9 +40,22 @@ import scala.Tuple2;
 
 /**
  * Content similarity of items from their text: TF-IDF over title, description and category with
- * MLlib ({@link RegexTokenizer} on non-letters and non-digits, lower case, tokens of 2+ characters;
- * {@link StopWordsRemover} with the English list; {@link CountVectorizer}; {@link IDF}; L2
- * {@link Normalizer}), so the dot product of two vectors is their cosine.
+ * MLlib, so the dot product of two vectors is their cosine. The terms are chosen so that a shared
+ * term says something about what two items are (measured on a real catalog: docs/RECOMMEND.md,
+ * "Content text"):
+ *
+ * <ul>
+ *   <li>title and description words are runs of letters standing alone ({@link #WORD}), lower
+ *       case, of 2+ letters, English stop words and {@link #FOREIGN_ARTICLES} removed
+ *       ({@link StopWordsRemover}): a token with a digit in it ("1995", "500ml", "4k", "mp3") is
+ *       dropped whole, since years, sizes and editions make unrelated items look alike;
+ *   <li>each category label, split on {@link #CATEGORY_SEPARATORS} ("Sci-Fi|Film-Noir"), is one
+ *       term of its own ("category:sci-fi"), never mixed with a title word;
+ *   <li>{@link CountVectorizer} keeps a term only when at least {@link #MIN_DF} items have it (a
+ *       term of one item cannot make two items alike) and at most {@link #maxDocumentFrequency}
+ *       items (a term in more than {@link #MAX_DF_SHARE} of the items carries no identity);
+ *       then {@link IDF} and the L2 {@link Normalizer}.
+ * </ul>
  *
  * <p>The vectors are sparse (a title has a handful of terms) and collected to the driver: bounded by
  * the catalog. {@link Index} finds an item's most similar items without comparing it with every
@@ -50,27 +65,59 @@ import scala.Tuple2;
 final class ContentSimilarity {
   /** Terms kept by CountVectorizer (the most frequent across items). */
   static final int VOCABULARY = 1 << 18;
+  /**
+   * A title or description word: a run of letters with no letter or digit on either side, so
+   * "500ml", "1080p" and "3D" give nothing (not "ml", "p", "d": a unit names no product) while
+   * "X-Men" gives "men" and "Ocean's" gives "ocean".
+   */
+  static final String WORD = "(?<![\\p{L}\\p{N}])\\p{L}+(?![\\p{L}\\p{N}])";
+  /**
+   * Stop words beyond the English list: the articles and linking words of French, Spanish, Italian
+   * and German titles ("Contempt (Mépris, Le)"), which made films match on "le" alone on
+   * ml-latest-small (docs/RECOMMEND.md). Not "die", "den": English words too.
+   */
+  static final List<String> FOREIGN_ARTICLES = List.of("le", "la", "les", "de", "des", "du", "un", "une", "el",
+      "los", "las", "del", "il", "di", "der", "das", "und");
+  /** Between two category labels: "|", ";", ",", "/" or ">" (label paths), with any spaces. */
+  static final String CATEGORY_SEPARATORS = "\\s*[|;,/>]+\\s*";
+  /** Prefix of a category term, so that the label "Drama" and the title word "drama" stay apart. */
+  static final String CATEGORY_PREFIX = "category:";
+  /** A term counts only when at least this many items have it: a term of one item matches none. */
+  static final int MIN_DF = 2;
+  /**
+   * A term in more than this share of the items is dropped: it says what most items are, not which
+   * item this is (on ml-latest-small the genres Drama, Comedy, Thriller, Action; docs/RECOMMEND.md).
+   * Would be the config key {@code recommend.content.max-document-share}.
+   */
+  static final double MAX_DF_SHARE = 0.10;
+  /**
+   * The share never cuts below this many items: in a catalog of a few dozen items a theme shared by
+   * a handful of them is already more than 10 %, and the share tells nothing there.
+   */
+  static final int MAX_DF_FLOOR = 10;
 
   private ContentSimilarity() {}
 
   /**
-   * The text of each item: title, description and category joined with spaces; nulls skipped.
+   * The text of each item: title and description joined with a space (nulls skipped), and its
+   * category apart (labels are terms of their own, {@link #CATEGORY_SEPARATORS}).
    *
    * @param items item_idx and any of title, description, category (missing columns count as null)
-   * @return item_idx, text, for items whose text is not blank
+   * @return item_idx, text, category (both non-null, possibly empty), for items where one of them
+   *     is not blank
    */
   static Dataset<Row> texts(Dataset<Row> items) {
+    List<String> columns = Arrays.asList(items.columns());
     List<Column> parts = new ArrayList<>();
-    for (String c : List.of("title", "description", "category")) {
-      if (Arrays.asList(items.columns()).contains(c)) {
+    for (String c : List.of("title", "description")) {
+      if (columns.contains(c)) {
         parts.add(col(c).cast("string")); // concat_ws skips nulls
       }
     }
-    if (parts.isEmpty()) {
-      return items.select(col("item_idx"), lit("").as("text")).limit(0);
-    }
-    Column text = trim(concat_ws(" ", parts.toArray(new Column[0])));
-    return items.select(col("item_idx"), text.as("text")).filter(length(col("text")).gt(0));
+    Column text = parts.isEmpty() ? lit("") : trim(concat_ws(" ", parts.toArray(new Column[0])));
+    Column category = columns.contains("category") ? coalesce(trim(col("category").cast("string")), lit("")) : lit("");
+    return items.select(col("item_idx"), text.as("text"), category.as("category"))
+        .filter(length(col("text")).gt(0).or(length(col("category")).gt(0)));
   }
 
   /**
@@ -84,7 +131,7 @@ final class ContentSimilarity {
    * @param items features/items: item_id, item_idx, title and category (description optional)
    * @param descriptions the history of {@code clean/item_descriptions} (item_id, description,
    *     lines), empty when the event log maps no description column
-   * @return item_idx, text, for items whose text is not blank
+   * @return item_idx, text, category as {@link #texts(Dataset)} gives them
    */
   static Dataset<Row> texts(Dataset<Row> items, Optional<Dataset<Row>> descriptions) {
     if (descriptions.isEmpty()) {
@@ -115,51 +162,107 @@ final class ContentSimilarity {
   }
 
   /**
-   * Fits the TF-IDF pipeline on the texts of the catalog items and indexes the vectors.
-   *
-   * @param texts item_idx, text (from {@link #texts})
-   * @param catalog the catalog; items outside it are ignored
-   * @return the index; empty (no rows) when no catalog item has text with a term
+   * The most items a kept term may be in: {@link #MAX_DF_SHARE} of {@code documents}, but never
+   * below {@link #MAX_DF_FLOOR} (nor {@link #MIN_DF}).
    */
-  static Index fit(Dataset<Row> texts, ScoringModel.Catalog catalog) {
+  static long maxDocumentFrequency(long documents) {
+    return Math.max(Math.max(MAX_DF_FLOOR, MIN_DF), (long) Math.floor(MAX_DF_SHARE * documents));
+  }
+
+  /**
+   * The stages before {@link CountVectorizer}: {@code text} to {@code words} (stop words removed),
+   * {@code category} to labels, both into {@code terms}.
+   */
+  static PipelineStage[] termStages() {
     RegexTokenizer tokens = new RegexTokenizer().setInputCol("text").setOutputCol("tokens")
-        .setPattern("[^\\p{L}\\p{N}]+").setGaps(true).setMinTokenLength(2).setToLowercase(true);
-    StopWordsRemover stop = new StopWordsRemover().setInputCol("tokens").setOutputCol("terms");
+        .setPattern(WORD).setGaps(false).setMinTokenLength(2).setToLowercase(true);
+    List<String> stopWords = new ArrayList<>(Arrays.asList(StopWordsRemover.loadDefaultStopWords("english")));
+    stopWords.addAll(FOREIGN_ARTICLES);
+    StopWordsRemover stop = new StopWordsRemover().setInputCol("tokens").setOutputCol("words")
+        .setStopWords(stopWords.toArray(new String[0]));
+    RegexTokenizer labels = new RegexTokenizer().setInputCol("category").setOutputCol("labels")
+        .setPattern(CATEGORY_SEPARATORS).setGaps(true).setMinTokenLength(1).setToLowercase(true);
+    // Any run of white space in a label (also a CR left by a CRLF file) becomes one space; a label
+    // that is only white space is no term.
+    String label = "trim(regexp_replace(l, '\\\\s+', ' '))";
+    SQLTransformer terms = new SQLTransformer().setStatement("SELECT *, concat(words, transform(filter("
+        + "transform(labels, l -> " + label + "), l -> l != ''), l -> concat('" + CATEGORY_PREFIX + "', l))) AS terms"
+        + " FROM __THIS__");
+    return new PipelineStage[] {tokens, stop, labels, terms};
+  }
+
+  /**
+   * The stages after {@link #termStages}: CountVectorizer ({@link #MIN_DF},
+   * {@link #maxDocumentFrequency} of {@code documents}), IDF and the L2 norm into {@code v}.
+   */
+  static PipelineStage[] weightStages(long documents) {
     CountVectorizer tf = new CountVectorizer().setInputCol("terms").setOutputCol("tf").setVocabSize(VOCABULARY)
-        .setMinDF(1);
+        .setMinDF(MIN_DF).setMaxDF(maxDocumentFrequency(documents));
     IDF idf = new IDF().setInputCol("tf").setOutputCol("tfidf");
     Normalizer norm = new Normalizer().setInputCol("tfidf").setOutputCol("v").setP(2.0);
-    Dataset<Row> in = texts.select("item_idx", "text").cache();
+    return new PipelineStage[] {tf, idf, norm};
+  }
+
+  /** The whole TF-IDF pipeline for a catalog of {@code documents} texts, as {@link #fit} runs it. */
+  static Pipeline pipeline(long documents) {
+    List<PipelineStage> stages = new ArrayList<>(Arrays.asList(termStages()));
+    stages.addAll(Arrays.asList(weightStages(documents)));
+    return new Pipeline().setStages(stages.toArray(new PipelineStage[0]));
+  }
+
+  /**
+   * Fits the TF-IDF pipeline on the texts of the catalog items and indexes the vectors.
+   *
+   * @param texts item_idx, text, category (from {@link #texts})
+   * @param catalog the catalog; items outside it are ignored
+   * @return the index; empty (no rows) when no catalog item has a term that another item shares
+   */
+  static Index fit(Dataset<Row> texts, ScoringModel.Catalog catalog) {
+    Dataset<Row> in = texts.select("item_idx", "text", "category");
+    Dataset<Row> terms = new Pipeline().setStages(termStages()).fit(in).transform(in).select("item_idx", "terms")
+        .cache();
     try {
-      if (in.isEmpty()) {
+      long documents = terms.count();
+      // CountVectorizer fails on an empty vocabulary; with MIN_DF 2 that is any catalog whose items
+      // share no term (one item, or unrelated titles): no vector then, like an item without text.
+      boolean anyKept = documents > 0 && !terms.select(explode(array_distinct(col("terms"))).as("term"))
+          .groupBy("term").count().filter(col("count").between(MIN_DF, maxDocumentFrequency(documents))).isEmpty();
+      if (!anyKept) {
         return Index.of(catalog, new int[0], new int[0][], new float[0][]);
       }
-      PipelineModel model = new Pipeline()
-          .setStages(new PipelineStage[] {tokens, stop, tf, idf, norm}).fit(in);
-      List<Row> rows = model.transform(in).select("item_idx", "v").orderBy("item_idx").collectAsList();
-      int[] positions = new int[rows.size()];
-      int[][] terms = new int[rows.size()][];
-      float[][] weights = new float[rows.size()][];
-      int n = 0;
-      for (Row r : rows) {
-        int p = catalog.position(r.getInt(0));
-        SparseVector v = ((Vector) r.get(1)).toSparse();
-        if (p < 0 || v.indices().length == 0) {
-          continue;
-        }
-        positions[n] = p;
-        terms[n] = v.indices();
-        float[] w = new float[v.values().length];
-        for (int i = 0; i < w.length; i++) {
-          w[i] = (float) v.values()[i];
-        }
-        weights[n] = w;
-        n++;
-      }
-      return Index.of(catalog, Arrays.copyOf(positions, n), Arrays.copyOf(terms, n), Arrays.copyOf(weights, n));
+      return index(new Pipeline().setStages(weightStages(documents)).fit(terms).transform(terms), catalog);
     } finally {
-      in.unpersist();
+      terms.unpersist();
     }
+  }
+
+  /**
+   * The index of fitted vectors.
+   *
+   * @param vectors item_idx, v (unit-length vectors, as {@link #pipeline} writes them)
+   */
+  static Index index(Dataset<Row> vectors, ScoringModel.Catalog catalog) {
+    List<Row> rows = vectors.select("item_idx", "v").orderBy("item_idx").collectAsList();
+    int[] positions = new int[rows.size()];
+    int[][] terms = new int[rows.size()][];
+    float[][] weights = new float[rows.size()][];
+    int n = 0;
+    for (Row r : rows) {
+      int p = catalog.position(r.getInt(0));
+      SparseVector v = ((Vector) r.get(1)).toSparse();
+      if (p < 0 || v.indices().length == 0) {
+        continue;
+      }
+      positions[n] = p;
+      terms[n] = v.indices();
+      float[] w = new float[v.values().length];
+      for (int i = 0; i < w.length; i++) {
+        w[i] = (float) v.values()[i];
+      }
+      weights[n] = w;
+      n++;
+    }
+    return Index.of(catalog, Arrays.copyOf(positions, n), Arrays.copyOf(terms, n), Arrays.copyOf(weights, n));
   }
 
   /**
