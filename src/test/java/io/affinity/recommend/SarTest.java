@@ -234,6 +234,24 @@ class SarTest extends SparkTestBase {
   }
 
   @Test
+  void noPlanPairsEveryItemWithEveryItem() {
+    Sar sar = Sar.fit(affinity(), "jaccard", 1, 10, 10);
+    try {
+      Dataset<Row> recs = sar.recommend(affinity(), users(2, null), 3);
+      recs.collectAsList();
+      // The cached neighbour table's plan shows inside the scoring plan.
+      String plan = recs.queryExecution().executedPlan().toString()
+          + sar.neighbours().queryExecution().optimizedPlan().toString();
+      assertTrue(plan.contains("SortMergeJoin") || plan.contains("BroadcastHashJoin"), plan);
+      for (String crossJoin : List.of("CartesianProduct", "BroadcastNestedLoopJoin", "Cross")) {
+        assertTrue(!plan.contains(crossJoin), crossJoin + " in\n" + plan);
+      }
+    } finally {
+      sar.release();
+    }
+  }
+
+  @Test
   void badArgumentsAreNamed() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> Sar.fit(affinity(), "cosine", 1, 10, 10));
