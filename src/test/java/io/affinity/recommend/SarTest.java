@@ -243,6 +243,8 @@ class SarTest extends SparkTestBase {
       String plan = recs.queryExecution().executedPlan().toString()
           + sar.neighbours().queryExecution().optimizedPlan().toString();
       assertTrue(plan.contains("SortMergeJoin") || plan.contains("BroadcastHashJoin"), plan);
+      // The per-item and per-user top-k are cut before their shuffle, not after a full sort.
+      assertTrue(plan.contains("WindowGroupLimit"), plan);
       for (String crossJoin : List.of("CartesianProduct", "BroadcastNestedLoopJoin", "Cross")) {
         assertTrue(!plan.contains(crossJoin), crossJoin + " in\n" + plan);
       }
