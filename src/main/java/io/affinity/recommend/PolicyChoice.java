@@ -133,6 +133,10 @@ final class PolicyChoice {
       for (Option o : options) {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("policy", o.name());
+        if (Double.isNaN(o.mean())) {
+          cands.add(c); // not measured: the name only
+          continue;
+        }
         c.put("ndcg", o.mean());
         c.put("vs_simplest_low", o.vsSimplest()[0]);
         c.put("vs_simplest_high", o.vsSimplest()[1]);

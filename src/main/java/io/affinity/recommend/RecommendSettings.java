@@ -30,6 +30,7 @@ import java.util.List;
  * @param revalidateEveryDays 1 = validate every run; n = reuse the last published run's validation while it is
  *     less than n days old ({@link ValidationReuse})
  * @param policy how the validation sizes itself and decides between policies ({@link PolicyChoice})
+ * @param sar the item co-occurrence candidate of the model family ({@link Sar})
  */
 public record RecommendSettings(
     boolean implicit,
@@ -50,7 +51,8 @@ public record RecommendSettings(
     Popularity.Recency popularity,
     ContentSettings content,
     int revalidateEveryDays,
-    PolicySettings policy) implements Serializable {
+    PolicySettings policy,
+    SarSettings sar) implements Serializable {
 
   private static final String P = "affinity.recommend.";
   /** {@code num-blocks = auto}: blocks sized to the training pairs. */
@@ -127,6 +129,18 @@ public record RecommendSettings(
     }
   }
 
+  /**
+   * The SAR candidate ({@link Sar}): item co-occurrence similarity times the users' affinity.
+   *
+   * @param enabled false = the model family is chosen between popularity and ALS only
+   * @param similarity how co-occurrence counts become similarity
+   * @param minCooccurrence pairs of items with fewer users in common are not neighbours
+   * @param maxItemsPerUser a user's strongest items that count for co-occurrence (bounds the self-join)
+   * @param neighbours most similar items kept per item
+   */
+  public record SarSettings(boolean enabled, Sar.Similarity similarity, int minCooccurrence, int maxItemsPerUser,
+      int neighbours) implements Serializable {}
+
   /** Reads and validates every key under {@code affinity.recommend}. */
   public static RecommendSettings from(ConfigReader r) {
     boolean implicit = r.oneOf(P + "mode", "implicit", "explicit").equals("implicit");
@@ -195,7 +209,13 @@ public record RecommendSettings(
             r.oneOf(P + "content.blend-weight-search", "validation", "fixed").equals("validation"),
             r.numberList(P + "content.blend-weight-grid", 0, 1)),
         r.integer(P + "revalidate-every-days", 1, 3650),
-        policy(r, implicit));
+        policy(r, implicit),
+        new SarSettings(
+            r.bool(P + "sar.enabled"),
+            Sar.Similarity.of(r.oneOf(P + "sar.similarity", "jaccard", "lift", "cooccurrence")),
+            r.integer(P + "sar.min-cooccurrence", 1, 1_000_000),
+            r.integer(P + "sar.max-items-per-user", 2, 100_000),
+            r.integer(P + "sar.neighbours", 1, 10_000)));
   }
 
   /**

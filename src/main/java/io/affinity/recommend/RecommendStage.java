@@ -264,12 +264,16 @@ public final class RecommendStage implements Stage {
 
     spark.sparkContext().setJobDescription("recommend: top-" + settings.topN() + " for every user");
     long topNStart = System.nanoTime();
-    RankedRows recs = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
-    ds.write(recs.rows().select("user_id", "rank", "item_id", "score", "source", "because_item_id"),
-        "recommendations");
-    // Users with factors whose scores rank nothing (all equal), given the fallback instead (UserRanker).
-    report.put("users_degenerate_als", recs.usersDegenerateAls());
-    recs.release();
+    if (policy.sar()) {
+      publishSar(ctx, policy, scoring, users, events, ratings, catalogItems, asOf);
+    } else {
+      RankedRows recs = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
+      ds.write(recs.rows().select("user_id", "rank", "item_id", "score", "source", "because_item_id"),
+          "recommendations");
+      // Users with factors whose scores rank nothing (all equal), given the fallback instead (UserRanker).
+      report.put("users_degenerate_als", recs.usersDegenerateAls());
+      recs.release();
+    }
     seconds(report, "topn_seconds", topNStart);
 
     spark.sparkContext().setJobDescription("recommend: similar items");
@@ -280,6 +284,34 @@ public final class RecommendStage implements Stage {
     similar.release();
     seconds(report, "similar_items_seconds", similarStart);
     return catalog.size();
+  }
+
+  /**
+   * Writes SAR's lists, filled with the popularity fallback (segment, then overall) for users SAR
+   * has fewer than top-n items for: the family the validation chose.
+   */
+  private void publishSar(StageContext ctx, Validation.Policy policy, ScoringModel scoring, Dataset<Row> users,
+      Dataset<Row> events, Optional<Dataset<Row>> ratings, Dataset<Row> catalogItems, Instant asOf) {
+    SparkSession spark = ctx.spark();
+    Datasets ds = ctx.datasets();
+    Dataset<Row> affinity = !settings.implicit()
+        ? ratings.orElseThrow().select("user_idx", "item_idx", "rating")
+        : policy.halfLifeDays() == features.halfLifeDays()
+            ? ds.read("features/interactions", "features").select(col("user_idx"), col("item_idx"),
+                col("strength").as("rating"))
+            : TrainingData.implicitStrength(events, types, policy.halfLifeDays(), asOf);
+    RecommendSettings.SarSettings c = settings.sar();
+    Sar sar = Sar.fit(affinity, c.similarity(), c.minCooccurrence(), c.maxItemsPerUser(), c.neighbours());
+    RankedRows fallback = UserRanker.rankAll(spark, scoring,
+        users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType))),
+        settings.topN(), settings.blockSize(), true);
+    Dataset<Row> lists = Sar.withFallback(sar.recommend(affinity, users, settings.topN()), fallback.rows(),
+        settings.topN())
+        .join(users.select("user_idx", "user_id"), "user_idx")
+        .join(catalogItems.select("item_idx", "item_id"), "item_idx");
+    ds.write(lists.select("user_id", "rank", "item_id", "score", "source", "because_item_id"), "recommendations");
+    fallback.release();
+    sar.release();
   }
 
   /**

@@ -206,6 +206,31 @@ final class Sar {
         .select(col("user_idx"), col("rank"), col("item_idx"), col("score"));
   }
 
+  /** Source of a SAR row in recommendations. */
+  static final String SOURCE = "sar";
+
+  /**
+   * SAR's rows first, then the fallback's rows for items SAR did not give, up to {@code n} per
+   * user: what a SAR list is when published (a user SAR has nothing for gets the fallback alone).
+   *
+   * @param sarRows {@link #OUTPUT} rows of {@link #recommend}
+   * @param fallback user_idx, rank, item_idx, score, source, because_item_id: the fallback lists of
+   *     the same users (already without their excluded items)
+   * @return user_idx, rank, item_idx, score, source, because_item_id (null on SAR rows)
+   */
+  static Dataset<Row> withFallback(Dataset<Row> sarRows, Dataset<Row> fallback, int n) {
+    Dataset<Row> first = sarRows.select(col("user_idx"), col("rank"), col("item_idx"), col("score"),
+        lit(SOURCE).as("source"), lit(null).cast(DataTypes.StringType).as("because_item_id"), lit(0).as("tier"));
+    Dataset<Row> rest = fallback.select(col("user_idx"), col("rank"), col("item_idx"), col("score"), col("source"),
+        col("because_item_id"), lit(1).as("tier"))
+        .join(sarRows.select("user_idx", "item_idx"), new String[] {"user_idx", "item_idx"}, "left_anti");
+    return first.unionByName(rest)
+        .withColumn("pos", row_number().over(Window.partitionBy("user_idx").orderBy(col("tier"), col("rank"))))
+        .filter(col("pos").leq(n))
+        .select(col("user_idx"), col("pos").as("rank"), col("item_idx"), col("score"), col("source"),
+            col("because_item_id"));
+  }
+
   /** Frees the neighbour table; the instance must not be used afterwards. */
   void release() {
     neighbours.unpersist(false);

@@ -109,7 +109,8 @@ final class Validation {
   /**
    * The policy of the published lists.
    *
-   * @param family {@link #ALS_FAMILY}, or {@link #POPULARITY_PREFIX} plus {@link #RECENT} or {@link #ALL_TIME}
+   * @param family {@link #ALS_FAMILY}, {@link Sar#SOURCE}, or {@link #POPULARITY_PREFIX} plus {@link #RECENT} or
+   *     {@link #ALL_TIME}
    * @param contentSlots at most this many new items by content per list (0 = none)
    * @param halfLifeDays half-life of implicit strength ({@link Double#POSITIVE_INFINITY} = no decay)
    * @param report the decisions, for the manifest's {@code policy}
@@ -119,10 +120,14 @@ final class Validation {
       return family.equals(ALS_FAMILY);
     }
 
-    /** The popularity recency of a popularity family (null for ALS). */
+    boolean sar() {
+      return family.equals(Sar.SOURCE);
+    }
+
+    /** The popularity recency of the lists' fallback: the chosen one of a popularity family, else the configured. */
     Popularity.Recency popularity(RecommendSettings s) {
-      if (als()) {
-        return null;
+      if (als() || sar()) {
+        return s.popularity();
       }
       return family.equals(POPULARITY_PREFIX + ALL_TIME) ? Popularity.Recency.allTime() : s.popularity();
     }
@@ -297,6 +302,7 @@ final class Validation {
               catalogItems.select("item_idx"), s.relevantEventTypes()), s.content().blendWeightGrid(), catalog)
           : null;
       t = timings.add("setup", t); // popularity, beyond-accuracy reference, content index, next items
+      Dataset<Row> fallbackRows = null;
       Map<String, Object> ratingBaseline = heldRatings != null && ratedPairs > 0
           ? RankingEvaluation.rating(heldRatings.join(itemMeans, "item_idx"), "baseline_prediction") : Map.of();
       for (Map.Entry<String, ScoringModel.Ranking> b : rankings.entrySet()) {
@@ -310,6 +316,10 @@ final class Validation {
           baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size(), reference));
           scores.put(POPULARITY_PREFIX + b.getKey(), base.rows());
           families.add(POPULARITY_PREFIX + b.getKey());
+          if (fallbackRows == null && s.sar().enabled()) {
+            // The production fallback's lists (the configured recency): what fills short SAR lists.
+            fallbackRows = LineageCut.of(base.rows());
+          }
           base.release();
         }
         baseline.putAll(ratingBaseline);
@@ -405,6 +415,26 @@ final class Validation {
       selection = s.search()
           ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
           : "params (search = fixed)";
+      // SAR, simpler than ALS (no latent model), on the same training data and the same users.
+      if (fallbackRows != null && scores.has(ALS_FAMILY)) {
+        long t0 = System.nanoTime();
+        spark.sparkContext().setJobDescription("recommend: validation SAR");
+        Dataset<Row> affinity = sarAffinity(s, types, before, vs, chosenHalfLife, ref);
+        Sar sar = Sar.fit(affinity, s.sar().similarity(), s.sar().minCooccurrence(), s.sar().maxItemsPerUser(),
+            s.sar().neighbours());
+        Dataset<Row> lists = LineageCut.of(Sar.withFallback(sar.recommend(affinity, users, k), fallbackRows, k));
+        Map<String, Object> sarMetrics = new LinkedHashMap<>(RankingEvaluation.ranking(lists, truth, k, catalog.size()));
+        sarMetrics.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
+        policyReport.put("sar", sarMetrics);
+        scores.put(Sar.SOURCE, lists);
+        families.add(Sar.SOURCE);
+        LineageCut.release(lists);
+        sar.release();
+        t = timings.add("sar", t);
+      }
+      if (fallbackRows != null) {
+        LineageCut.release(fallbackRows);
+      }
       // The model family, then the content slots of the chosen family's lists.
       if (canRank && scores.has(ALS_FAMILY)) {
         families.add(ALS_FAMILY);
@@ -471,6 +501,13 @@ final class Validation {
 
   private static int slotIndex(String name) {
     return Integer.parseInt(name.substring(SLOTS_PREFIX.length()));
+  }
+
+  /** SAR's affinity before the split: implicit strength at {@code halfLife}, or the ratings. */
+  static Dataset<Row> sarAffinity(RecommendSettings s, EventTypes types, Dataset<Row> before, ValidationSplit vs,
+      double halfLife, Instant ref) {
+    return s.implicit() ? TrainingData.implicitStrength(before, types, halfLife, ref)
+        : vs.ratingsBefore().orElseThrow().select("user_idx", "item_idx", "rating");
   }
 
   /** The cached ALS input of the validation: implicit strength at {@code halfLife}, or the ratings before the split. */

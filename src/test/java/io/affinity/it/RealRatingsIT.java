@@ -98,8 +98,15 @@ class RealRatingsIT extends SparkTestBase {
   void nothingBeatsAPublishedPolicyBeyondTheMargin() {
     requireData();
     Map<String, Object> policy = section(report, "policy");
+    String family = (String) section(policy, "family").get("chosen");
     for (String decision : List.of("half_life", "family", "content_slots")) {
       Map<String, Object> d = section(policy, decision);
+      if (decision.equals("content_slots") && !family.equals("als")) {
+        // Content slots go into ALS lists only: with another family they are not measured, and none is published.
+        assertEquals(Boolean.FALSE, d.get("decided"), String.valueOf(d));
+        assertEquals("slots_0", d.get("chosen"));
+        continue;
+      }
       assertEquals(Boolean.TRUE, d.get("decided"), decision + ": " + d);
       List<Map<String, Object>> candidates = (List<Map<String, Object>>) d.get("candidates");
       assertTrue(candidates.size() >= 2, decision + ": " + d);
@@ -108,11 +115,15 @@ class RealRatingsIT extends SparkTestBase {
             decision + ": " + c.get("policy") + " beats the published " + d.get("chosen") + ": " + c);
       }
     }
-    // The family includes ALS alone and recent popularity: the published lists are never worse
-    // than either beyond the margin (checked above); on this dump ALS wins outright.
+    // The family includes ALS alone, SAR and recent popularity: the published lists are never worse
+    // than any of them beyond the margin (checked above), and they are the family's rows.
     List<String> families = ((List<Map<String, Object>>) section(policy, "family").get("candidates")).stream()
         .map(c -> (String) c.get("policy")).toList();
-    assertTrue(families.containsAll(List.of("popularity_recent", "als")), String.valueOf(families));
+    assertTrue(families.containsAll(List.of("popularity_recent", "popularity_all_time", "sar", "als")),
+        String.valueOf(families));
+    String source = family.startsWith("popularity_") ? "popular" : family;
+    Map<String, Object> bySource = section(section(report, "rows"), "users_by_source");
+    assertTrue(((Number) bySource.getOrDefault(source, 0)).longValue() >= 600, family + ": " + bySource);
   }
 
   @Test
