@@ -49,8 +49,12 @@ public record ReportModel(
   /** A key/value row; rows whose value is unknown are not made. */
   public record Fact(String key, String value) {}
 
-  /** A stage that failed ({@code failed}, with its error) or still says running. */
-  public record StageAlert(String stage, String error, boolean failed) {}
+  /**
+   * A stage that failed ({@code failed}, with its error), still says running ({@code running}), or
+   * succeeded with a claim the reader must not miss ({@code warning}: e.g. a model below its
+   * baseline, and what was published instead).
+   */
+  public record StageAlert(String stage, String error, boolean failed, boolean running, String warning) {}
 
   /** One stage in the header's table. */
   public record StageRow(String name, Badge status, String startedAt, String seconds) {}

@@ -86,12 +86,38 @@ final class ReportModelBuilder {
     for (Map.Entry<String, Object> e : stages.entrySet()) {
       Map<String, Object> st = map(e.getValue());
       if ("failed".equals(st.get("status"))) {
-        alerts.add(new StageAlert(e.getKey(), str(st.get("error")), true));
+        alerts.add(new StageAlert(e.getKey(), str(st.get("error")), true, false, null));
       } else if ("running".equals(st.get("status"))) {
-        alerts.add(new StageAlert(e.getKey(), null, false));
+        alerts.add(new StageAlert(e.getKey(), null, false, true, null));
+      } else if ("recommend".equals(e.getKey())) {
+        String warning = recommendWarning(st);
+        if (warning != null) {
+          alerts.add(new StageAlert(e.getKey(), null, false, false, warning));
+        }
       }
     }
     return alerts;
+  }
+
+  /**
+   * Recommend's warning beside its status: ALS below the stronger popularity baseline (lift below 1),
+   * or a validation too small to decide, each naming the published policy; null when neither.
+   */
+  static String recommendWarning(Map<String, Object> rec) {
+    Map<String, Object> published = map(rec.get("published_policy"));
+    String policy = published.isEmpty() ? "ALS" : "family " + published.get("family") + ", content slots "
+        + published.get("content_slots") + ", time decay " + published.get("half_life");
+    List<String> parts = new ArrayList<>();
+    Object lift = map(rec.get("lift")).get("ndcg_at_" + rec.get("k"));
+    if (lift instanceof Number l && l.doubleValue() < 1) {
+      parts.add(String.format(Locale.ROOT, "ALS's NDCG is %.2f of the stronger popularity baseline's (lift below 1)",
+          l.doubleValue()));
+    }
+    if (Boolean.FALSE.equals(map(rec.get("split")).get("decidable"))) {
+      parts.add("the validation evaluated " + map(rec.get("split")).get("eval_users") + " users, fewer than"
+          + " validation-min-users: too few to decide, so the simplest policies were taken");
+    }
+    return parts.isEmpty() ? null : String.join("; ", parts) + ". Published: " + policy + ".";
   }
 
   private List<Fact> facts(Map<String, Object> stages) {

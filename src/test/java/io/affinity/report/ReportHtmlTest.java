@@ -57,6 +57,29 @@ class ReportHtmlTest {
   }
 
   @Test
+  void aLiftBelowOneOrAnUndecidableValidationIsAWarningThatNamesThePublishedPolicy() throws IOException {
+    Map<String, Object> manifest = goldenManifest();
+    Map<String, Object> rec = stage(manifest, "recommend");
+    rec.put("lift", new LinkedHashMap<>(Map.of("ndcg_at_10", 0.74)));
+    rec.put("published_policy", new LinkedHashMap<>(Map.of("family", "popularity_recent", "content_slots", 0,
+        "half_life", "none")));
+    @SuppressWarnings("unchecked")
+    Map<String, Object> split = new LinkedHashMap<>((Map<String, Object>) rec.get("split"));
+    split.put("decidable", false);
+    split.put("eval_users", 10);
+    rec.put("split", split);
+    String html = markup(render(manifest, List.of()));
+    assertEquals(1, count(html, "id=\"warning-recommend\""), "one warning, beside the stage");
+    assertTrue(html.contains("0.74 of the stronger popularity baseline"), "the lift, as a warning");
+    assertTrue(html.contains("evaluated 10 users, fewer than validation-min-users"), "too few to decide");
+    assertTrue(html.contains("Published: family popularity_recent, content slots 0, time decay none."), "what was published");
+
+    rec.put("lift", new LinkedHashMap<>(Map.of("ndcg_at_10", 1.3)));
+    split.put("decidable", true);
+    assertFalse(markup(render(manifest, List.of())).contains("warning-recommend"), "a lift above 1 on enough users is no warning");
+  }
+
+  @Test
   void fullRunHasEverySectionAndEveryChart() throws IOException {
     String html = render(goldenManifest(), List.of());
     for (String section : List.of("data-quality", "segments", "recommendations", "propensity", "timings")) {
