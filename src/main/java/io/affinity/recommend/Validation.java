@@ -234,7 +234,10 @@ final class Validation {
       t = timings.add("split", t);
     }
 
-    List<AlsParams> candidates = s.search() ? s.grid() : List.of(s.params());
+    // Too few evaluated users decide nothing: no grid, no alternative decay, SAR or slot counts are
+    // measured (the simplest policies are published), only the configured ALS for the manifest.
+    boolean decidable = evalUsers >= ps.minUsers();
+    List<AlsParams> candidates = s.search() && decidable ? s.grid() : List.of(s.params());
     boolean canRank = evalUsers > 0;
     boolean canSelect = s.selectByRmse() ? ratedPairs > 0 : canRank;
     List<Map<String, Object>> evaluated = new ArrayList<>();
@@ -293,7 +296,7 @@ final class Validation {
       boolean tuneBlend = s.content().enabled() && s.content().tuneBlendWeight();
       ContentSimilarity.Index splitIndex = canRank && itemTexts != null && (s.content().maxSlots() > 0 || tuneBlend)
           ? ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog) : null;
-      ContentCheck content = splitIndex != null && s.content().maxSlots() > 0
+      ContentCheck content = splitIndex != null && s.content().maxSlots() > 0 && decidable
           ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx")
               .join(evalIdx, "user_idx").distinct(), "history"), scores, newItemUsersHolder())
           : null;
@@ -316,7 +319,7 @@ final class Validation {
           baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size(), reference));
           scores.put(POPULARITY_PREFIX + b.getKey(), base.rows());
           families.add(POPULARITY_PREFIX + b.getKey());
-          if (fallbackRows == null && s.sar().enabled()) {
+          if (fallbackRows == null && s.sar().enabled() && decidable) {
             // The production fallback's lists (the configured recency): what fills short SAR lists.
             fallbackRows = LineageCut.of(base.rows());
           }
@@ -329,7 +332,7 @@ final class Validation {
 
       // The time decay of implicit strength, measured with the configured params before the grid
       // searches the ALS parameters on the chosen training data.
-      List<Double> halfLives = s.implicit() && canRank ? s.policy().halfLives() : List.of();
+      List<Double> halfLives = s.implicit() && decidable ? s.policy().halfLives() : List.of();
       if (halfLives.size() > 1) {
         List<String> names = new ArrayList<>();
         for (double hl : halfLives) {
@@ -412,9 +415,12 @@ final class Validation {
         chosenMetrics.put("published_lists_seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         t = System.nanoTime();
       }
-      selection = s.search()
-          ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
-          : "params (search = fixed)";
+      selection = !decidable && s.search()
+          ? "params: " + evalUsers + " evaluated users, fewer than validation-min-users (" + ps.minUsers()
+              + "), decide no search"
+          : s.search()
+              ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
+              : "params (search = fixed)";
       // SAR, simpler than ALS (no latent model), on the same training data and the same users.
       if (fallbackRows != null && scores.has(ALS_FAMILY)) {
         long t0 = System.nanoTime();
