@@ -19,27 +19,55 @@ final class PerUserScores {
   private final Dataset<Row> truth;
   private final int k;
   private final long users;
+  private final long catalogSize;
   private final Map<String, Dataset<Row>> cuts = new LinkedHashMap<>();
+  private final Map<String, Map<String, Object>> figures = new LinkedHashMap<>();
 
   /**
    * @param truth user_idx, items: the evaluated users and their relevant held-out items
    * @param users how many rows {@code truth} has
+   * @param catalogSize items that could have been recommended (denominator of coverage)
    */
-  PerUserScores(Dataset<Row> truth, int k, long users) {
+  PerUserScores(Dataset<Row> truth, int k, long users, long catalogSize) {
     this.truth = truth;
     this.k = k;
     this.users = users;
+    this.catalogSize = catalogSize;
   }
 
-  /** Keeps the per-user NDCG of {@code recommendations} under {@code name} (replacing an older one). */
+  /**
+   * Keeps the per-user NDCG of {@code recommendations} under {@code name} (replacing an older one),
+   * and the lists' precision@k and catalog coverage for the manifest.
+   */
   void put(String name, Dataset<Row> recommendations) {
     release(name);
-    cuts.put(name, LineageCut.of(PolicyChoice.perUserNdcg(recommendations, truth, k, "ndcg")));
+    Dataset<Row> cut = LineageCut.of(PolicyChoice.perUserNdcg(recommendations, truth, k, "ndcg"));
+    cuts.put(name, cut);
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("precision_at_" + k, cut.agg(org.apache.spark.sql.functions.avg(PolicyChoice.PRECISION)).first().get(0));
+    long covered = recommendations.filter(col("rank").leq(k)).join(truth.select("user_idx"), "user_idx")
+        .select("item_idx").distinct().count();
+    f.put("catalog_coverage", catalogSize == 0 ? 0.0 : covered / (double) catalogSize);
+    figures.put(name, f);
   }
 
   /** Keeps {@code from}'s scores under {@code to} as well. */
   void alias(String from, String to) {
     cuts.put(to, cuts.get(from));
+    figures.put(to, figures.get(from));
+  }
+
+  /** The decision's manifest entry, each measured candidate with its precision@k and coverage too. */
+  @SuppressWarnings("unchecked")
+  Map<String, Object> report(PolicyChoice.Decision d) {
+    Map<String, Object> m = d.asReport();
+    for (Object o : (List<Object>) m.get("candidates")) {
+      Map<String, Object> c = (Map<String, Object>) o;
+      if (c.containsKey("ndcg") && figures.containsKey(c.get("policy"))) {
+        c.putAll(figures.get(c.get("policy")));
+      }
+    }
+    return m;
   }
 
   /** The RDDs that hold the kept scores (so that {@link TrainingData#releasingCaches} spares them). */

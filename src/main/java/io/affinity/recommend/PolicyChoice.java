@@ -45,6 +45,8 @@ final class PolicyChoice {
   private static final double[] POISSON_CDF = {0.36787944, 0.73575888, 0.91969860, 0.98101184, 0.99634015,
       0.99940582, 0.99991676, 0.99998975};
   private static final long HASH_RANGE = 1L << 30;
+  /** Column of {@link #perUserNdcg}'s precision at k. */
+  static final String PRECISION = "precision";
 
   private PolicyChoice() {}
 
@@ -54,18 +56,21 @@ final class PolicyChoice {
    *
    * @param recommendations user_idx, rank (1 = best), item_idx
    * @param truth user_idx, items (the relevant held-out items, non-empty)
-   * @return user_idx, {@code column}: one row per user of {@code truth}; 0 for a user without a list
+   * @return user_idx, {@code column}, {@value #PRECISION} (hits in the top k over k, as Spark's
+   *     precisionAt): one row per user of {@code truth}; 0 for a user without a list
    */
   static Dataset<Row> perUserNdcg(Dataset<Row> recommendations, Dataset<Row> truth, int k, String column) {
     Dataset<Row> top = recommendations.filter(col("rank").leq(k)).select("user_idx", "rank", "item_idx");
     Column gain = when(expr("array_contains(items, item_idx)"), lit(1.0).divide(log2(col("rank").plus(1))))
         .otherwise(lit(0.0));
+    Column hit = when(expr("array_contains(items, item_idx)"), lit(1.0)).otherwise(lit(0.0));
     Dataset<Row> dcg = truth.select("user_idx", "items").join(top, "user_idx").groupBy("user_idx")
-        .agg(sum(gain).as("dcg"));
+        .agg(sum(gain).as("dcg"), sum(hit).as("hits"));
     Column ideal = expr("aggregate(sequence(1, least(size(items), " + k + ")), 0D, (acc, i) -> acc + 1D / log2(i + 1))");
     return truth.select(col("user_idx"), ideal.as("idcg"))
         .join(dcg, new String[] {"user_idx"}, "left")
-        .select(col("user_idx"), coalesce(col("dcg"), lit(0.0)).divide(col("idcg")).as(column));
+        .select(col("user_idx"), coalesce(col("dcg"), lit(0.0)).divide(col("idcg")).as(column),
+            coalesce(col("hits"), lit(0.0)).divide(k).as(PRECISION));
   }
 
   /**

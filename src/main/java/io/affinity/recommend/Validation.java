@@ -245,7 +245,7 @@ final class Validation {
     AlsParams chosen = s.params();
     String selection;
     Map<String, Object> chosenMetrics = new LinkedHashMap<>();
-    PerUserScores scores = new PerUserScores(truth, k, evalUsers);
+    PerUserScores scores = new PerUserScores(truth, k, evalUsers, catalog.size());
     List<String> families = new ArrayList<>();
     List<String> slotNames = new ArrayList<>();
     for (int slots = 0; slots <= (s.content().enabled() ? s.content().maxSlots() : 0); slots++) {
@@ -260,6 +260,8 @@ final class Validation {
     policyReport.put("min_users", ps.minUsers());
     PolicyChoice.Decision familyDecision;
     PolicyChoice.Decision slotDecision;
+    Map<String, Object> familyReport = null;
+    Map<String, Object> slotReport = null;
     if (!canSelect) {
       selection = "params: nothing to validate on (no held-out "
           + (s.selectByRmse() ? "ratings" : "users with relevant items") + " among the training users)";
@@ -354,7 +356,7 @@ final class Validation {
           }
         }
         PolicyChoice.Decision d = scores.decide("half_life", names, ps);
-        policyReport.put("half_life", d.asReport());
+        policyReport.put("half_life", scores.report(d));
         chosenHalfLife = halfLives.get(names.indexOf(d.chosen()));
         names.forEach(scores::release);
         if (chosenHalfLife != halfLifeDays) {
@@ -464,6 +466,8 @@ final class Validation {
           policyReport.put("content_slots_new_item_users", scores.meansAmong(content.newItemUsers()[0], slotNames));
         }
       }
+      familyReport = scores.report(familyDecision);
+      slotReport = scores.report(slotDecision);
       scores.releaseAll();
       LineageCut.release(users);
       if (reference != null) {
@@ -473,8 +477,8 @@ final class Validation {
         blendCheck.next().unpersist();
       }
     }
-    policyReport.put("family", familyDecision.asReport());
-    policyReport.put("content_slots", slotDecision.asReport());
+    policyReport.put("family", familyReport != null ? familyReport : familyDecision.asReport());
+    policyReport.put("content_slots", slotReport != null ? slotReport : slotDecision.asReport());
     Map<String, Object> metrics = new LinkedHashMap<>(chosenMetrics);
     for (String key : List.of("rank", "reg_param", "alpha", "max_iter", "seconds", "published_lists_seconds",
         BLEND_WEIGHTS)) {
