@@ -22,6 +22,7 @@ final class PerUserScores {
   private final long catalogSize;
   private final Map<String, Dataset<Row>> cuts = new LinkedHashMap<>();
   private final Map<String, Map<String, Object>> figures = new LinkedHashMap<>();
+  private final Map<String, Dataset<Row>> lists = new LinkedHashMap<>();
 
   /**
    * @param truth user_idx, items: the evaluated users and their relevant held-out items
@@ -51,10 +52,35 @@ final class PerUserScores {
     figures.put(name, f);
   }
 
-  /** Keeps {@code from}'s scores under {@code to} as well. */
+  /** Keeps {@code from}'s scores (and list, if kept) under {@code to} as well. */
   void alias(String from, String to) {
     cuts.put(to, cuts.get(from));
     figures.put(to, figures.get(from));
+    if (lists.containsKey(from)) {
+      lists.put(to, lists.get(from));
+    }
+  }
+
+  /**
+   * Keeps the lists themselves under {@code name} (user_idx, rank, item_idx, score, source,
+   * because_item_id; one-node), for candidates built from them (a blend, a fill).
+   */
+  void keepList(String name, Dataset<Row> recommendations) {
+    releaseList(name);
+    lists.put(name, LineageCut.of(recommendations.select("user_idx", "rank", "item_idx", "score", "source",
+        "because_item_id")));
+  }
+
+  /** A list kept by {@link #keepList}, or null. */
+  Dataset<Row> list(String name) {
+    return lists.get(name);
+  }
+
+  private void releaseList(String name) {
+    Dataset<Row> old = lists.remove(name);
+    if (old != null && !lists.containsValue(old)) {
+      LineageCut.release(old);
+    }
   }
 
   /** The decision's manifest entry, each measured candidate with its precision@k and coverage too. */
@@ -74,6 +100,7 @@ final class PerUserScores {
   java.util.Set<Integer> rddIds() {
     java.util.Set<Integer> ids = new java.util.HashSet<>();
     cuts.values().forEach(c -> ids.add(LineageCut.rddId(c)));
+    lists.values().forEach(c -> ids.add(LineageCut.rddId(c)));
     return ids;
   }
 
@@ -129,11 +156,15 @@ final class PerUserScores {
     if (old != null && !cuts.containsValue(old)) {
       LineageCut.release(old);
     }
+    releaseList(name);
   }
 
   void releaseAll() {
     for (String name : new ArrayList<>(cuts.keySet())) {
       release(name);
+    }
+    for (String name : new ArrayList<>(lists.keySet())) {
+      releaseList(name);
     }
   }
 }

@@ -119,9 +119,11 @@ public record RecommendSettings(
    * @param seed seed of the resampling
    * @param halfLives half-lives (days) of implicit strength compared, simplest first:
    *     {@link Double#POSITIVE_INFINITY} (no decay), then the longer ones
+   * @param blendWeights weights of popularity in the rank fusion of ALS and popularity lists
+   *     ({@link RankFusion}), each in (0, 1); empty = no blend candidates
    */
   public record PolicySettings(int minUsers, double holdoutShare, int replicates, double confidence, long seed,
-      List<Double> halfLives) implements Serializable {
+      List<Double> halfLives, List<Double> blendWeights) implements Serializable {
     /** The manifest name of a half-life: "none" or the days. */
     static String halfLifeName(double days) {
       return Double.isInfinite(days) ? "none" : (days == Math.rint(days) ? String.valueOf((long) days)
@@ -236,7 +238,8 @@ public record RecommendSettings(
         r.integer(P + "policy.bootstrap-replicates", 10, 10_000),
         r.number(P + "policy.confidence", 0.5, 0.999, false),
         r.integer(P + "seed", Integer.MIN_VALUE, Integer.MAX_VALUE),
-        List.copyOf(halfLives));
+        List.copyOf(halfLives),
+        List.copyOf(new java.util.TreeSet<>(r.numberList(P + "policy.blend-weights", 1e-3, 0.999))));
   }
 
   /** {@code num-blocks}: {@code auto} ({@link #AUTO_BLOCKS}) or a whole number in 1..10000. */

@@ -207,7 +207,7 @@ public final class RecommendStage implements Stage {
     Dataset<Row> catalogItems = ds.read("features/items", "features").select("item_idx", "item_id");
     ScoringModel.Catalog catalog = ScoringModel.Catalog.of(catalogItems);
     ScoringModel.Ranking popular = Popularity.global(events, catalogItems, catalog, types.purchase(),
-        policy.als() ? settings.popularity() : policy.popularity(settings), asOf);
+        policy.popularity(settings), asOf);
     Optional<Dataset<Row>> segments = ds.readIfPresent("segments")
         .map(s -> ds.withRawUserIds(s, userMap))
         .map(s -> s.select(col("user_id"), col("segment_id").cast("string").as("segment")));
@@ -256,7 +256,7 @@ public final class RecommendStage implements Stage {
         ds.read("features/interactions", "features"), ratingPairs,
         settings.excludeEventTypes().equals(List.of(types.purchase())),
         () -> TrainingData.pairs(events, settings.excludeEventTypes()), segments);
-    if (!policy.als()) {
+    if (policy.popularityFamily()) {
       // The validated popularity lists: no user's factors and no segment, only the chosen ranking.
       users = users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)))
           .withColumn("segment", lit(null).cast(DataTypes.StringType));
@@ -266,6 +266,19 @@ public final class RecommendStage implements Stage {
     long topNStart = System.nanoTime();
     if (policy.sar()) {
       publishSar(ctx, policy, scoring, users, events, ratings, catalogItems, asOf);
+    } else if (!Double.isNaN(policy.blendWeight())) {
+      // The blend the validation chose: ALS's lists fused by rank with overall popularity's.
+      RankedRows als = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
+      RankedRows pop = UserRanker.rankAll(spark, scoring,
+          users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType)))
+              .withColumn("segment", lit(null).cast(DataTypes.StringType)),
+          settings.topN(), settings.blockSize(), true);
+      Dataset<Row> fused = RankFusion.fuse(als.rows(), pop.rows(), policy.blendWeight(), settings.topN())
+          .join(users.select("user_idx", "user_id"), "user_idx")
+          .join(catalogItems.select("item_idx", "item_id"), "item_idx");
+      ds.write(fused.select("user_id", "rank", "item_id", "score", "source", "because_item_id"), "recommendations");
+      als.release();
+      pop.release();
     } else {
       RankedRows recs = UserRanker.rankAll(spark, scoring, users, settings.topN(), settings.blockSize(), true);
       ds.write(recs.rows().select("user_id", "rank", "item_id", "score", "source", "because_item_id"),

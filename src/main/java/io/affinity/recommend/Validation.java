@@ -124,9 +124,19 @@ final class Validation {
       return family.equals(Sar.SOURCE);
     }
 
+    /** A popularity family: the lists are one popularity ranking for everyone. */
+    boolean popularityFamily() {
+      return family.startsWith(POPULARITY_PREFIX);
+    }
+
+    /** The popularity weight of a blend family ({@link RankFusion}); NaN for any other family. */
+    double blendWeight() {
+      return family.startsWith("blend_") ? Double.parseDouble(family.substring("blend_".length())) : Double.NaN;
+    }
+
     /** The popularity recency of the lists' fallback: the chosen one of a popularity family, else the configured. */
     Popularity.Recency popularity(RecommendSettings s) {
-      if (als() || sar()) {
+      if (!popularityFamily()) {
         return s.popularity();
       }
       return family.equals(POPULARITY_PREFIX + ALL_TIME) ? Popularity.Recency.allTime() : s.popularity();
@@ -138,6 +148,8 @@ final class Validation {
   static final String POPULARITY_PREFIX = "popularity_";
   static final String DECAY_PREFIX = "decay_";
   static final String SLOTS_PREFIX = "slots_";
+  /** The kept lists of the configured popularity (SAR's fill, the blends' second list). */
+  private static final String POPULAR_LISTS = "popular_lists";
   /** The per-user scores of the ALS candidate being evaluated. */
   private static final String CANDIDATE = "candidate";
 
@@ -321,9 +333,11 @@ final class Validation {
           baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size(), reference));
           scores.put(POPULARITY_PREFIX + b.getKey(), base.rows());
           families.add(POPULARITY_PREFIX + b.getKey());
-          if (fallbackRows == null && s.sar().enabled() && decidable) {
-            // The production fallback's lists (the configured recency): what fills short SAR lists.
-            fallbackRows = LineageCut.of(base.rows());
+          if (fallbackRows == null && (s.sar().enabled() || !s.policy().blendWeights().isEmpty()) && decidable) {
+            // The production fallback's lists (the configured recency): what fills short SAR lists
+            // and what the blends fuse with ALS's.
+            scores.keepList(POPULAR_LISTS, base.rows());
+            fallbackRows = scores.list(POPULAR_LISTS);
           }
           base.release();
         }
@@ -424,7 +438,7 @@ final class Validation {
               ? "grid search: best of " + candidates.size() + " by " + (s.selectByRmse() ? "lowest rmse" : "highest ndcg_at_" + k)
               : "params (search = fixed)";
       // SAR, simpler than ALS (no latent model), on the same training data and the same users.
-      if (fallbackRows != null && scores.has(ALS_FAMILY)) {
+      if (fallbackRows != null && s.sar().enabled() && scores.has(ALS_FAMILY)) {
         long t0 = System.nanoTime();
         spark.sparkContext().setJobDescription("recommend: validation SAR");
         Dataset<Row> affinity = sarAffinity(s, types, before, vs, chosenHalfLife, ref);
@@ -440,12 +454,20 @@ final class Validation {
         sar.release();
         t = timings.add("sar", t);
       }
-      if (fallbackRows != null) {
-        LineageCut.release(fallbackRows);
+      // Blends of ALS's and popularity's lists, more complex than either.
+      List<String> blends = new ArrayList<>();
+      if (fallbackRows != null && scores.list(ALS_FAMILY) != null) {
+        spark.sparkContext().setJobDescription("recommend: validation blends");
+        for (double w : s.policy().blendWeights()) {
+          scores.put(RankFusion.name(w), RankFusion.fuse(scores.list(ALS_FAMILY), fallbackRows, w, k));
+          blends.add(RankFusion.name(w));
+        }
+        t = timings.add("blends", t);
       }
       // The model family, then the content slots of the chosen family's lists.
       if (canRank && scores.has(ALS_FAMILY)) {
         families.add(ALS_FAMILY);
+        families.addAll(blends);
         familyDecision = scores.decide("family", families, ps);
       } else {
         familyDecision = PolicyChoice.Decision.undecided("family", List.of(ALS_FAMILY),
@@ -609,6 +631,9 @@ final class Validation {
       RankedRows recs = UserRanker.rankAll(spark, sm, withFactors(users, model), s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
       scores.put(CANDIDATE, recs.rows());
+      if (!s.policy().blendWeights().isEmpty()) {
+        scores.keepList(CANDIDATE, recs.rows());
+      }
       recs.release();
       t = timings.add("ranking", t);
       m.putAll(publishedLists(spark, s, p, model, users, truth, catalog, popular, before, content, blend, timings));

@@ -101,6 +101,29 @@ class RankingEvaluationTest extends SparkTestBase {
   }
 
   @Test
+  void rankFusionWeighsRanksByHand() {
+    StructType lists = new StructType().add("user_idx", DataTypes.IntegerType).add("rank", DataTypes.IntegerType)
+        .add("item_idx", DataTypes.IntegerType).add("score", DataTypes.DoubleType).add("source", DataTypes.StringType)
+        .add("because_item_id", DataTypes.StringType);
+    Dataset<Row> als = spark.createDataFrame(List.of(RowFactory.create(1, 1, 10, 0.9, "als", "b10"),
+        RowFactory.create(1, 2, 20, 0.8, "als", "b20"), RowFactory.create(1, 3, 30, 0.7, "als", "b30")), lists);
+    Dataset<Row> pop = spark.createDataFrame(List.of(RowFactory.create(1, 1, 30, 0.5, "popular", null),
+        RowFactory.create(1, 2, 40, 0.4, "popular", null)), lists);
+    // w = 0.5: 30 gets 0.5/63 + 0.5/61 (in both), 10 gets 0.5/61, 20 and 40 tie at 0.5/62 (lower idx
+    // first); 30's larger share is popularity's (rank 1 there), so its row is `popular`.
+    List<Row> half = RankFusion.fuse(als, pop, 0.5, 3).orderBy("rank").collectAsList();
+    assertEquals(List.of(30, 10, 20), half.stream().map(r -> r.getInt(2)).toList());
+    assertEquals(0.5 / 63 + 0.5 / 61, half.get(0).getDouble(3), 1e-12);
+    assertEquals(List.of("popular", "als", "als"), half.stream().map(r -> r.getString(4)).toList());
+    assertEquals("b10", half.get(1).getString(5));
+    // The ends of the grid are the two lists themselves.
+    assertEquals(List.of(10, 20, 30), RankFusion.fuse(als, pop, 0.0, 3).orderBy("rank").collectAsList().stream()
+        .map(r -> r.getInt(2)).toList());
+    assertEquals(List.of(30, 40), RankFusion.fuse(als, pop, 1.0, 3).orderBy("rank").collectAsList().stream()
+        .map(r -> r.getInt(2)).toList());
+  }
+
+  @Test
   void rmseAndMaeMatchHandComputedValues() {
     StructType schema = new StructType()
         .add("rating", DataTypes.DoubleType)
