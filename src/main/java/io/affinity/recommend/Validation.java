@@ -475,17 +475,20 @@ final class Validation {
       }
       if (slotNames.size() == 1) {
         slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames, "content slots are off");
-      } else if (!familyDecision.chosen().equals(ALS_FAMILY)) {
-        slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames,
-            "content slots go into ALS lists, and " + familyDecision.chosen() + " was chosen");
       } else if (!scores.has(slotNames.get(1))) {
         slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames,
-            "no content-slot lists were measured (no item texts at the split)");
+            "no content-slot lists were measured (no item texts at the split, or too few users)");
       } else {
         scores.alias(ALS_FAMILY, slotNames.get(0));
         slotDecision = scores.decide("content_slots", slotNames, ps);
         if (content.newItemUsers()[0] != null) {
           policyReport.put("content_slots_new_item_users", scores.meansAmong(content.newItemUsers()[0], slotNames));
+        }
+        if (!familyDecision.chosen().equals(ALS_FAMILY)) {
+          // Measured on ALS's lists, shown as measured, but not what is published.
+          slotDecision = new PolicyChoice.Decision("content_slots", slotDecision.options(), slotNames.get(0),
+              "not applied: content slots go into ALS lists, and " + familyDecision.chosen() + " was chosen (on ALS's"
+                  + " lists: " + slotDecision.chosen() + ", " + slotDecision.reason() + ")", false);
         }
       }
       familyReport = scores.report(familyDecision);
