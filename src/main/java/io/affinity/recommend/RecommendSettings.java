@@ -121,9 +121,11 @@ public record RecommendSettings(
    *     {@link Double#POSITIVE_INFINITY} (no decay), then the longer ones
    * @param blendWeights weights of popularity in the rank fusion of ALS and popularity lists
    *     ({@link RankFusion}), each in (0, 1); empty = no blend candidates
+   * @param minSimilarities content cosines a content row needs, compared, simplest (highest) first:
+   *     {@code content.min-similarity} and {@code content.min-similarity-grid}
    */
   public record PolicySettings(int minUsers, double holdoutShare, int replicates, double confidence, long seed,
-      List<Double> halfLives, List<Double> blendWeights) implements Serializable {
+      List<Double> halfLives, List<Double> blendWeights, List<Double> minSimilarities) implements Serializable {
     /** The manifest name of a half-life: "none" or the days. */
     static String halfLifeName(double days) {
       return Double.isInfinite(days) ? "none" : (days == Math.rint(days) ? String.valueOf((long) days)
@@ -239,7 +241,16 @@ public record RecommendSettings(
         r.number(P + "policy.confidence", 0.5, 0.999, false),
         r.integer(P + "seed", Integer.MIN_VALUE, Integer.MAX_VALUE),
         List.copyOf(halfLives),
-        List.copyOf(new java.util.TreeSet<>(r.numberList(P + "policy.blend-weights", 1e-3, 0.999))));
+        List.copyOf(new java.util.TreeSet<>(r.numberList(P + "policy.blend-weights", 1e-3, 0.999))),
+        minSimilarities(r));
+  }
+
+  /** content.min-similarity and content.min-similarity-grid, highest first (fewest content rows). */
+  private static List<Double> minSimilarities(ConfigReader r) {
+    java.util.TreeSet<Double> all = new java.util.TreeSet<>(java.util.Comparator.reverseOrder());
+    all.add(r.number(P + "content.min-similarity", 0, 1, false));
+    all.addAll(r.numberList(P + "content.min-similarity-grid", 0, 1));
+    return List.copyOf(all);
   }
 
   /** {@code num-blocks}: {@code auto} ({@link #AUTO_BLOCKS}) or a whole number in 1..10000. */

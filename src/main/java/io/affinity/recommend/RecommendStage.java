@@ -143,6 +143,7 @@ public final class RecommendStage implements Stage {
     published.put("family", v.policy().family());
     published.put("content_slots", v.policy().contentSlots());
     published.put("half_life", RecommendSettings.PolicySettings.halfLifeName(v.policy().halfLifeDays()));
+    published.put("min_similarity", v.policy().minSimilarity());
     report.put("published_policy", published);
     try {
       gate.check(ds, (Double) v.metrics().get("ndcg_at_" + settings.k()), report);
@@ -229,7 +230,7 @@ public final class RecommendStage implements Stage {
       fresh = ContentSimilarity.newItems(events, scoring, settings.content().newItemMaxUsers());
       if (policy.als() && policy.contentSlots() > 0) {
         scoring.withNewItems(ContentSimilarity.newItemNeighbours(spark, content, fresh, NEW_ITEM_NEIGHBOURS,
-            policy.contentSlots(), settings.content().minSimilarity(),
+            policy.contentSlots(), policy.minSimilarity(),
             spark.sessionState().conf().numShufflePartitions()));
       }
       Map<String, Object> contentReport = report.section("content");

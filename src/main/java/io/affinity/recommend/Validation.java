@@ -113,9 +113,10 @@ final class Validation {
    *     {@link #ALL_TIME}
    * @param contentSlots at most this many new items by content per list (0 = none)
    * @param halfLifeDays half-life of implicit strength ({@link Double#POSITIVE_INFINITY} = no decay)
+   * @param minSimilarity content cosine a content row needs
    * @param report the decisions, for the manifest's {@code policy}
    */
-  record Policy(String family, int contentSlots, double halfLifeDays, Map<String, Object> report) {
+  record Policy(String family, int contentSlots, double halfLifeDays, double minSimilarity, Map<String, Object> report) {
     boolean als() {
       return family.equals(ALS_FAMILY);
     }
@@ -148,6 +149,8 @@ final class Validation {
   static final String POPULARITY_PREFIX = "popularity_";
   static final String DECAY_PREFIX = "decay_";
   static final String SLOTS_PREFIX = "slots_";
+  /** Policy names of content thresholds. */
+  static final String MIN_SIMILARITY_PREFIX = "min_similarity_";
   /** The kept lists of the configured popularity (SAR's fill, the blends' second list). */
   private static final String POPULAR_LISTS = "popular_lists";
   /** The per-user scores of the ALS candidate being evaluated. */
@@ -264,6 +267,7 @@ final class Validation {
       slotNames.add(slotName(slots));
     }
     double chosenHalfLife = halfLifeDays;
+    double[] minSimilarityChosen = {s.content().minSimilarity()};
     Map<String, Object> policyReport = new LinkedHashMap<>();
     policyReport.put("metric", "ndcg_at_" + k);
     policyReport.put("confidence", ps.confidence());
@@ -312,7 +316,8 @@ final class Validation {
           ? ContentSimilarity.fit(itemTexts.join(catalogItems.select("item_idx"), "item_idx"), catalog) : null;
       ContentCheck content = splitIndex != null && s.content().maxSlots() > 0 && decidable
           ? new ContentCheck(splitIndex, TrainingData.perUser(before.select("user_idx", "item_idx")
-              .join(evalIdx, "user_idx").distinct(), "history"), scores, newItemUsersHolder())
+              .join(evalIdx, "user_idx").distinct(), "history"), scores, newItemUsersHolder(),
+              new double[] {s.content().minSimilarity()}, new ArrayList<>())
           : null;
       BlendCheck blendCheck = splitIndex != null && tuneBlend
           ? BlendCheck.of(splitIndex, nextItems(before, heldOut, excluded, truth.select("user_idx"),
@@ -491,6 +496,12 @@ final class Validation {
                   + " lists: " + slotDecision.chosen() + ", " + slotDecision.reason() + ")", false);
         }
       }
+      if (content != null) {
+        minSimilarityChosen[0] = content.minSimilarity()[0];
+        if (!content.minSimilarityReport().isEmpty()) {
+          policyReport.put("content_min_similarity", content.minSimilarityReport().get(0));
+        }
+      }
       familyReport = scores.report(familyDecision);
       slotReport = scores.report(slotDecision);
       scores.releaseAll();
@@ -519,7 +530,8 @@ final class Validation {
     train.unpersist();
     vs.release();
     timings.add("other", t);
-    Policy policy = new Policy(familyDecision.chosen(), slotIndex(slotDecision.chosen()), chosenHalfLife, policyReport);
+    Policy policy = new Policy(familyDecision.chosen(), slotIndex(slotDecision.chosen()), chosenHalfLife,
+        minSimilarityChosen[0], policyReport);
     return new Outcome(chosen, selection, sizes, s.search() ? evaluated : List.of(), metrics, baselines, blend,
         timings.asReport(), policy);
   }
@@ -685,11 +697,35 @@ final class Validation {
       content.newItemUsers()[0] = truth.filter(org.apache.spark.sql.functions.arrays_overlap(col("items"),
           lit(freshIdx.stream().mapToInt(Integer::intValue).toArray())))
           .select("user_idx");
+      // The threshold first, with max-slots content rows (highest threshold the simplest), then the
+      // slot counts at the chosen one.
+      List<Double> thresholds = s.policy().minSimilarities();
+      double minSimilarity = s.content().minSimilarity();
+      if (thresholds.size() > 1) {
+        List<String> names = new ArrayList<>();
+        for (double ms : thresholds) {
+          spark.sparkContext().setJobDescription("recommend: validation content min-similarity " + ms + " " + p);
+          ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
+          withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
+              RecommendStage.NEW_ITEM_NEIGHBOURS, s.content().maxSlots(), ms,
+              spark.sessionState().conf().numShufflePartitions()));
+          RankedRows ranked = UserRanker.rankAll(spark, withContent, withHistory, s.k(), s.blockSize(), false);
+          content.scores().put(MIN_SIMILARITY_PREFIX + ms, ranked.rows());
+          names.add(MIN_SIMILARITY_PREFIX + ms);
+          ranked.release();
+        }
+        PolicyChoice.Decision d = content.scores().decide("content_min_similarity", names, s.policy());
+        content.minSimilarityReport().clear();
+        content.minSimilarityReport().add(content.scores().report(d));
+        minSimilarity = thresholds.get(names.indexOf(d.chosen()));
+        names.forEach(content.scores()::release);
+      }
+      content.minSimilarity()[0] = minSimilarity;
       for (int slots = 1; slots <= s.content().maxSlots(); slots++) {
         spark.sparkContext().setJobDescription("recommend: validation ranking with " + slots + " content slots " + p);
         ScoringModel withContent = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
         withContent.withNewItems(ContentSimilarity.newItemNeighbours(spark, content.index(), fresh,
-            RecommendStage.NEW_ITEM_NEIGHBOURS, slots, s.content().minSimilarity(),
+            RecommendStage.NEW_ITEM_NEIGHBOURS, slots, minSimilarity,
             spark.sessionState().conf().numShufflePartitions()));
         RankedRows slotted = UserRanker.rankAll(spark, withContent, withHistory, s.k(), s.blockSize(), false);
         content.scores().put(slotName(slots), slotted.rows());
@@ -718,7 +754,7 @@ final class Validation {
    * @param history user_idx, history: the items of each evaluated user's events before the split
    */
   private record ContentCheck(ContentSimilarity.Index index, Dataset<Row> history, PerUserScores scores,
-      Dataset<Row>[] newItemUsers) {}
+      Dataset<Row>[] newItemUsers, double[] minSimilarity, List<Map<String, Object>> minSimilarityReport) {}
 
   /**
    * What the blend-weight measurement needs: the split's content index, the (query, next item)

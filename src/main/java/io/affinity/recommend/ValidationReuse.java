@@ -120,6 +120,7 @@ final class ValidationReuse {
         pol.get("content_slots") instanceof Number n ? n.intValue() : s.content().maxSlots(),
         hl instanceof Number h ? h.doubleValue() : "none".equals(hl) ? Double.POSITIVE_INFINITY
             : s.policy().halfLives().get(s.policy().halfLives().size() - 1),
+        pol.get("min_similarity") instanceof Number ms ? ms.doubleValue() : s.content().minSimilarity(),
         entry.get("policy") instanceof Map<?, ?> pr ? (Map<String, Object>) pr : Map.of());
     return new Validation.Outcome(chosen, String.valueOf(section.get("selection")),
         entry.get("split") instanceof Map<?, ?> split ? (Map<String, Object>) split : Map.of(),
@@ -150,6 +151,7 @@ final class ValidationReuse {
     pol.put("family", v.policy().family());
     pol.put("content_slots", v.policy().contentSlots());
     pol.put("half_life_days", Double.isInfinite(v.policy().halfLifeDays()) ? "none" : v.policy().halfLifeDays());
+    pol.put("min_similarity", v.policy().minSimilarity());
     m.put("published_policy", pol);
     return m;
   }

@@ -435,7 +435,7 @@ final class ReportModelBuilder {
           + " family is " + published.get("family"));
     }
     Map<String, Object> policy = map(rec.get("policy"));
-    for (String decision : List.of("half_life", "family", "content_slots")) {
+    for (String decision : List.of("half_life", "family", "content_min_similarity", "content_slots")) {
       Map<String, Object> d = map(policy.get(decision));
       if (d.isEmpty()) {
         continue;

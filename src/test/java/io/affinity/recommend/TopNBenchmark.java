@@ -92,7 +92,7 @@ public final class TopNBenchmark {
     RecommendSettings settings = new RecommendSettings(true, n, n, List.of("purchase"), 42, 14, List.of("purchase"),
         n, false, false, List.of(), new RecommendSettings.AlsParams(rank, 0.1, 10.0, 10), 10, 5, 1024,
         Popularity.Recency.allTime(), new RecommendSettings.ContentSettings(false, 1.0, 0, 0, 1.0, false, List.of(1.0)), 1,
-        new RecommendSettings.PolicySettings(50, 0.0, 200, 0.95, 42, List.of(Double.POSITIVE_INFINITY), List.of()),
+        new RecommendSettings.PolicySettings(50, 0.0, 200, 0.95, 42, List.of(Double.POSITIVE_INFINITY), List.of(), List.of(1.0)),
         new RecommendSettings.SarSettings(false, Sar.Similarity.JACCARD, 2, 500, 50));
     Dataset<Row> training = TrainingData.prepare(interactions.filter(col("strength").gt(0))
         .select(col("user_idx"), col("item_idx"), col("strength").as("rating")), settings.numBlocks());
