@@ -41,14 +41,29 @@ final class PerUserScores {
    * and the lists' precision@k and catalog coverage for the manifest.
    */
   void put(String name, Dataset<Row> recommendations) {
+    put(name, recommendations, null);
+  }
+
+  /**
+   * As {@link #put(String, Dataset)}, taking precision@k and coverage from {@code measured}
+   * ({@link RankingEvaluation#ranking}'s result for the same lists and truth) instead of two more
+   * Spark jobs; null = compute them.
+   */
+  void put(String name, Dataset<Row> recommendations, Map<String, Object> measured) {
     release(name);
     Dataset<Row> cut = LineageCut.of(PolicyChoice.perUserNdcg(recommendations, truth, k, "ndcg"));
     cuts.put(name, cut);
     Map<String, Object> f = new LinkedHashMap<>();
-    f.put("precision_at_" + k, cut.agg(org.apache.spark.sql.functions.avg(PolicyChoice.PRECISION)).first().get(0));
-    long covered = recommendations.filter(col("rank").leq(k)).join(truth.select("user_idx"), "user_idx")
-        .select("item_idx").distinct().count();
-    f.put("catalog_coverage", catalogSize == 0 ? 0.0 : covered / (double) catalogSize);
+    String precision = "precision_at_" + k;
+    if (measured != null && measured.containsKey(precision) && measured.containsKey("catalog_coverage")) {
+      f.put(precision, measured.get(precision));
+      f.put("catalog_coverage", measured.get("catalog_coverage"));
+    } else {
+      f.put(precision, cut.agg(org.apache.spark.sql.functions.avg(PolicyChoice.PRECISION)).first().get(0));
+      long covered = recommendations.filter(col("rank").leq(k)).join(truth.select("user_idx"), "user_idx")
+          .select("item_idx").distinct().count();
+      f.put("catalog_coverage", catalogSize == 0 ? 0.0 : covered / (double) catalogSize);
+    }
     figures.put(name, f);
   }
 

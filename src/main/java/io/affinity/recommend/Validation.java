@@ -230,7 +230,10 @@ final class Validation {
     sizes.put("holdout_users_cold", holdoutUsers - evalUsers);
     sizes.put("eval_users", evalUsers);
     sizes.put("eval_relevant_items", truthSizes.getLong(1));
-    sizes.put("decidable", evalUsers >= ps.minUsers());
+    // Too few evaluated users decide nothing: no grid, no alternative decay, SAR or slot counts are
+    // measured (the simplest policies are published), only the configured ALS for the manifest.
+    boolean decidable = evalUsers >= ps.minUsers();
+    sizes.put("decidable", decidable);
     t = timings.add("split", t);
 
     Dataset<Row> heldRatings = null;
@@ -249,9 +252,6 @@ final class Validation {
       t = timings.add("split", t);
     }
 
-    // Too few evaluated users decide nothing: no grid, no alternative decay, SAR or slot counts are
-    // measured (the simplest policies are published), only the configured ALS for the manifest.
-    boolean decidable = evalUsers >= ps.minUsers();
     List<AlsParams> candidates = s.search() && decidable ? s.grid() : List.of(s.params());
     boolean canRank = evalUsers > 0;
     boolean canSelect = s.selectByRmse() ? ratedPairs > 0 : canRank;
@@ -336,7 +336,7 @@ final class Validation {
               users.withColumn("factors", lit(null).cast(DataTypes.createArrayType(DataTypes.FloatType))),
               k, s.blockSize(), false);
           baseline.putAll(RankingEvaluation.ranking(base.rows(), truth, k, catalog.size(), reference));
-          scores.put(POPULARITY_PREFIX + b.getKey(), base.rows());
+          scores.put(POPULARITY_PREFIX + b.getKey(), base.rows(), baseline);
           families.add(POPULARITY_PREFIX + b.getKey());
           if (fallbackRows == null && (s.sar().enabled() || !s.policy().blendWeights().isEmpty()) && decidable) {
             // The production fallback's lists (the configured recency): what fills short SAR lists
@@ -453,7 +453,7 @@ final class Validation {
         Map<String, Object> sarMetrics = new LinkedHashMap<>(RankingEvaluation.ranking(lists, truth, k, catalog.size()));
         sarMetrics.put("seconds", Math.round((System.nanoTime() - t0) / 1e8) / 10.0);
         policyReport.put("sar", sarMetrics);
-        scores.put(Sar.SOURCE, lists);
+        scores.put(Sar.SOURCE, lists, sarMetrics);
         families.add(Sar.SOURCE);
         LineageCut.release(lists);
         sar.release();
@@ -645,7 +645,7 @@ final class Validation {
       ScoringModel sm = ScoringModel.of(catalog, model.itemFactors(), popular, Map.of());
       RankedRows recs = UserRanker.rankAll(spark, sm, withFactors(users, model), s.k(), s.blockSize(), false);
       m.putAll(RankingEvaluation.ranking(recs.rows(), truth, s.k(), catalog.size(), reference));
-      scores.put(CANDIDATE, recs.rows());
+      scores.put(CANDIDATE, recs.rows(), m);
       if (!s.policy().blendWeights().isEmpty()) {
         scores.keepList(CANDIDATE, recs.rows());
       }
