@@ -2,6 +2,7 @@ package io.affinity.recommend;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.affinity.pipeline.PairedBootstrap;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -100,7 +101,7 @@ final class PerUserScores {
 
   /** The decision's manifest entry, each measured candidate with its precision@k and coverage too. */
   @SuppressWarnings("unchecked")
-  Map<String, Object> report(PolicyChoice.Decision d) {
+  Map<String, Object> report(PairedBootstrap.Decision d) {
     Map<String, Object> m = d.asReport();
     for (Object o : (List<Object>) m.get("candidates")) {
       Map<String, Object> c = (Map<String, Object>) o;
@@ -127,9 +128,9 @@ final class PerUserScores {
    * Decides between {@code names} (simplest first, each {@link #put} before). Undecided, with the
    * simplest, when fewer than {@code minUsers} users were evaluated.
    */
-  PolicyChoice.Decision decide(String decision, List<String> names, RecommendSettings.PolicySettings p) {
+  PairedBootstrap.Decision decide(String decision, List<String> names, RecommendSettings.PolicySettings p) {
     if (users < p.minUsers()) {
-      return PolicyChoice.Decision.undecided(decision, names, users + " evaluated users, fewer than"
+      return PairedBootstrap.Decision.undecided(decision, "ndcg", names, users + " evaluated users, fewer than"
           + " validation-min-users (" + p.minUsers() + ")");
     }
     Dataset<Row> wide = truth.select("user_idx");
@@ -139,8 +140,8 @@ final class PerUserScores {
       columns.add(c);
       wide = wide.join(cuts.get(names.get(i)).select(col("user_idx"), col("ndcg").as(c)), "user_idx");
     }
-    double[][] means = PolicyChoice.means(wide, columns, p.replicates(), p.seed());
-    return PolicyChoice.choose(decision, names, means, p.confidence());
+    double[][] means = PairedBootstrap.means(wide, "user_idx", columns, p.replicates(), p.seed());
+    return PairedBootstrap.choose(decision, "ndcg", names, means, p.confidence());
   }
 
   /**

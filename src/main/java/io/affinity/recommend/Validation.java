@@ -12,6 +12,7 @@ import static org.apache.spark.sql.functions.size;
 import static org.apache.spark.sql.functions.struct;
 import static org.apache.spark.sql.functions.sum;
 
+import io.affinity.pipeline.PairedBootstrap;
 import io.affinity.config.Settings.EventTypes;
 import io.affinity.recommend.RecommendSettings.AlsParams;
 import java.sql.Timestamp;
@@ -274,16 +275,16 @@ final class Validation {
     policyReport.put("bootstrap_replicates", ps.replicates());
     policyReport.put("eval_users", evalUsers);
     policyReport.put("min_users", ps.minUsers());
-    PolicyChoice.Decision familyDecision;
-    PolicyChoice.Decision slotDecision;
+    PairedBootstrap.Decision familyDecision;
+    PairedBootstrap.Decision slotDecision;
     Map<String, Object> familyReport = null;
     Map<String, Object> slotReport = null;
     if (!canSelect) {
       selection = "params: nothing to validate on (no held-out "
           + (s.selectByRmse() ? "ratings" : "users with relevant items") + " among the training users)";
       LOG.warn("recommend: {}; using the configured params", selection);
-      familyDecision = PolicyChoice.Decision.undecided("family", List.of(ALS_FAMILY), "nothing to validate on");
-      slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames, "nothing to validate on");
+      familyDecision = PairedBootstrap.Decision.undecided("family", "ndcg", List.of(ALS_FAMILY), "nothing to validate on");
+      slotDecision = PairedBootstrap.Decision.undecided("content_slots", "ndcg", slotNames, "nothing to validate on");
     } else {
       // The recent ranking is what production falls back to; the all-time one is shown beside it
       // because it is what a popularity baseline usually means, and it is the weaker one on
@@ -374,7 +375,7 @@ final class Validation {
             tr.unpersist();
           }
         }
-        PolicyChoice.Decision d = scores.decide("half_life", names, ps);
+        PairedBootstrap.Decision d = scores.decide("half_life", names, ps);
         policyReport.put("half_life", scores.report(d));
         chosenHalfLife = halfLives.get(names.indexOf(d.chosen()));
         names.forEach(scores::release);
@@ -475,13 +476,13 @@ final class Validation {
         families.addAll(blends);
         familyDecision = scores.decide("family", families, ps);
       } else {
-        familyDecision = PolicyChoice.Decision.undecided("family", List.of(ALS_FAMILY),
+        familyDecision = PairedBootstrap.Decision.undecided("family", "ndcg", List.of(ALS_FAMILY),
             "no ranking to compare (selection by rmse or no evaluated users)");
       }
       if (slotNames.size() == 1) {
-        slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames, "content slots are off");
+        slotDecision = PairedBootstrap.Decision.undecided("content_slots", "ndcg", slotNames, "content slots are off");
       } else if (!scores.has(slotNames.get(1))) {
-        slotDecision = PolicyChoice.Decision.undecided("content_slots", slotNames,
+        slotDecision = PairedBootstrap.Decision.undecided("content_slots", "ndcg", slotNames,
             "no content-slot lists were measured (no item texts at the split, or too few users)");
       } else {
         scores.alias(ALS_FAMILY, slotNames.get(0));
@@ -491,7 +492,7 @@ final class Validation {
         }
         if (!familyDecision.chosen().equals(ALS_FAMILY)) {
           // Measured on ALS's lists, shown as measured, but not what is published.
-          slotDecision = new PolicyChoice.Decision("content_slots", slotDecision.options(), slotNames.get(0),
+          slotDecision = new PairedBootstrap.Decision("content_slots", "ndcg", slotDecision.options(), slotNames.get(0),
               "not applied: content slots go into ALS lists, and " + familyDecision.chosen() + " was chosen (on ALS's"
                   + " lists: " + slotDecision.chosen() + ", " + slotDecision.reason() + ")", false);
         }
@@ -714,7 +715,7 @@ final class Validation {
           names.add(MIN_SIMILARITY_PREFIX + ms);
           ranked.release();
         }
-        PolicyChoice.Decision d = content.scores().decide("content_min_similarity", names, s.policy());
+        PairedBootstrap.Decision d = content.scores().decide("content_min_similarity", names, s.policy());
         content.minSimilarityReport().clear();
         content.minSimilarityReport().add(content.scores().report(d));
         minSimilarity = thresholds.get(names.indexOf(d.chosen()));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.affinity.pipeline.PairedBootstrap;
 import io.affinity.testing.SparkTestBase;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,7 +77,7 @@ class RankingEvaluationTest extends SparkTestBase {
     // reproducible with the seed and differ with another.
     Dataset<Row> scores = PolicyChoice.perUserNdcg(spark.createDataFrame(recs, RECS), truth, 3, "a")
         .withColumn("b", org.apache.spark.sql.functions.lit(0.5));
-    double[][] means = PolicyChoice.means(scores, List.of("a", "b"), 200, 7);
+    double[][] means = PairedBootstrap.means(scores, "user_idx", List.of("a", "b"), 200, 7);
     assertEquals(201, means.length);
     assertEquals(ndcg, means[0][0], 1e-12);
     assertEquals(0.5, means[0][1], 1e-12);
@@ -96,8 +97,8 @@ class RankingEvaluationTest extends SparkTestBase {
     assertTrue(empty < 12, empty + " empty resamples of 200");
     assertEquals(ndcg, avg / (200 - empty), 0.05, "replicate means centre on the sample mean");
     assertTrue(distinct > 100, "replicates resample: " + distinct + " of 200 differ from the sample mean");
-    assertTrue(java.util.Arrays.deepEquals(means, PolicyChoice.means(scores, List.of("a", "b"), 200, 7)));
-    assertFalse(java.util.Arrays.deepEquals(means, PolicyChoice.means(scores, List.of("a", "b"), 200, 8)));
+    assertTrue(java.util.Arrays.deepEquals(means, PairedBootstrap.means(scores, "user_idx", List.of("a", "b"), 200, 7)));
+    assertFalse(java.util.Arrays.deepEquals(means, PairedBootstrap.means(scores, "user_idx", List.of("a", "b"), 200, 8)));
   }
 
   @Test

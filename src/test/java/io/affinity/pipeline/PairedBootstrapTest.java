@@ -1,4 +1,4 @@
-package io.affinity.recommend;
+package io.affinity.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The decision rule on replicate means worked out by hand (row 0 the sample, then the replicates). */
-class PolicyChoiceTest {
+class PairedBootstrapTest {
   /** Replicates r = 1..n with the candidates' means shifted by the given offsets times (r - mid). */
   private static double[][] means(double[] sample, double[] spread, int replicates) {
     double[][] m = new double[replicates + 1][sample.length];
@@ -25,7 +25,7 @@ class PolicyChoiceTest {
   @Test
   void aClearWinnerIsPublished() {
     // b is 0.05 above a; its spread (+-0.01) never reaches a: b is published.
-    PolicyChoice.Decision d = PolicyChoice.choose("family", List.of("a", "b"),
+    PairedBootstrap.Decision d = PairedBootstrap.choose("family", "ndcg", List.of("a", "b"),
         means(new double[] {0.10, 0.15}, new double[] {0.0, 0.02}, 101), 0.95);
     assertEquals("b", d.chosen());
     assertTrue(d.decided());
@@ -37,7 +37,7 @@ class PolicyChoiceTest {
   void aGainInsideTheNoiseGoesToTheSimpler() {
     // c has the highest mean but its gain over a (0.01) is inside a spread of +-0.05: a wins,
     // although b is worse than a.
-    PolicyChoice.Decision d = PolicyChoice.choose("slots", List.of("a", "b", "c"),
+    PairedBootstrap.Decision d = PairedBootstrap.choose("slots", "ndcg", List.of("a", "b", "c"),
         means(new double[] {0.10, 0.09, 0.11}, new double[] {0.0, 0.0, 0.1}, 101), 0.95);
     assertEquals("a", d.chosen());
     assertTrue(d.reason().contains("inside the noise"), d.reason());
@@ -46,16 +46,16 @@ class PolicyChoiceTest {
   @Test
   void theSimplestCandidateTheBestDoesNotBeatIsChosen() {
     // c beats a clearly but not b: b is published, the simplest that c does not beat.
-    PolicyChoice.Decision d = PolicyChoice.choose("family", List.of("a", "b", "c"),
+    PairedBootstrap.Decision d = PairedBootstrap.choose("family", "ndcg", List.of("a", "b", "c"),
         means(new double[] {0.05, 0.119, 0.12}, new double[] {0.0, 0.0, 0.01}, 101), 0.95);
     assertEquals("b", d.chosen());
   }
 
   @Test
   void tiesGoToTheSimplestAndTooFewUsersDecideNothing() {
-    assertEquals("a", PolicyChoice.choose("x", List.of("a", "b"),
+    assertEquals("a", PairedBootstrap.choose("x", "ndcg", List.of("a", "b"),
         means(new double[] {0.1, 0.1}, new double[] {0, 0}, 11), 0.95).chosen());
-    PolicyChoice.Decision u = PolicyChoice.Decision.undecided("x", List.of("a", "b"), "3 evaluated users");
+    PairedBootstrap.Decision u = PairedBootstrap.Decision.undecided("x", "ndcg", List.of("a", "b"), "3 evaluated users");
     assertEquals("a", u.chosen());
     assertFalse(u.decided());
     assertTrue(u.reason().startsWith("not measured: 3 evaluated users"), u.reason());
