@@ -174,15 +174,17 @@ public final class Main {
     all.add(new FeaturesStage(s.runDate(), s.eventTypes(), s.features(), s.events().csv().present(),
         s.propensity().label().fromTable(), cutoff));
     all.add(new SegmentStage(s.segment(), s.gates().segment()));
-    all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity(), cutoff));
+    all.add(new PropensityStage(s.eventTypes(), s.propensity(), s.gates().propensity(), cutoff,
+        s.fairness().enabled()));
     boolean events = s.events().csv().present();
     all.add(events
         ? new RecommendStage(s.recommend(), s.eventTypes(), s.features(), s.gates().recommend(s.recommend().k()))
         : new SkippedStage("recommend", "no event log (affinity.input.events.path is empty): recommendations "
             + "need events; audience is written without top_items"));
-    all.add(new PublishStage(s.publish().control(), events));
+    all.add(new PublishStage(s.publish().control(), events && s.stages().contains("recommend"),
+        s.stages().contains("propensity"), s.fairness()));
     if (name.equals("all")) {
-      return all;
+      return all.stream().filter(st -> s.stages().contains(st.name())).toList();
     }
     for (Stage st : all) {
       if (st.name().equals(name)) {

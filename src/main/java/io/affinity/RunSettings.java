@@ -16,6 +16,7 @@ import io.affinity.config.SettingsException;
 import io.affinity.config.TimestampFormat;
 import io.affinity.pipeline.GateSettings;
 import io.affinity.propensity.PropensitySettings;
+import io.affinity.publish.FairnessSettings;
 import io.affinity.publish.PublishSettings;
 import io.affinity.recommend.RecommendSettings;
 import io.affinity.segment.SegmentSettings;
@@ -52,6 +53,8 @@ public record RunSettings(
     PropensitySettings propensity,
     GateSettings gates,
     PublishSettings publish,
+    FairnessSettings fairness,
+    List<String> stages,
     String configDigest,
     String renderedConfig) {
 
@@ -162,10 +165,46 @@ public record RunSettings(
     PropensitySettings propensity = PropensitySettings.from(r);
     GateSettings gates = GateSettings.from(r);
     PublishSettings publish = PublishSettings.from(r, env);
+    FairnessSettings fairness = FairnessSettings.from(r);
+    if (fairness.enabled() && !fairness.useAsInput()) {
+      // Cross-section: the compared attributes stay out of the model unless the config says otherwise.
+      for (String a : fairness.attributes()) {
+        if (propensity.attributes().stream().anyMatch(x -> io.affinity.ingest.ColumnNames.attribute(x).equals(a))) {
+          throw new SettingsException("affinity.propensity.attributes", a, "is compared by affinity.fairness.attributes,"
+              + " which keeps it out of the model (affinity.fairness.use-as-input = false): remove it from one, or set "
+              + "use-as-input = true");
+        }
+      }
+      propensity = propensity.withExcluded(fairness.attributes());
+    }
 
     return new RunSettings(runDate, root, spark, events, ratings, users, items, types, ingest, features,
-        recommend, segment, propensity, gates, publish,
+        recommend, segment, propensity, gates, publish, fairness, stages(r),
         sha256(config.getConfig("affinity").root().render(ConfigRenderOptions.concise())), rendered);
+  }
+
+  /** Every stage, in the order {@code all} runs them. */
+  public static final List<String> STAGES = List.of("ingest", "features", "segment", "propensity", "recommend", "publish");
+
+  /** {@code affinity.stages}: known names, each once; publish needs segment (its audience rows). */
+  private static List<String> stages(ConfigReader r) {
+    List<String> listed = r.strings("affinity.stages");
+    if (listed.isEmpty()) {
+      throw new SettingsException("affinity.stages", "[]", "must list at least one of " + STAGES);
+    }
+    for (String st : listed) {
+      if (!STAGES.contains(st)) {
+        throw new SettingsException("affinity.stages", st, "entries must be stages: " + STAGES);
+      }
+      if (listed.indexOf(st) != listed.lastIndexOf(st)) {
+        throw new SettingsException("affinity.stages", st, "is listed twice");
+      }
+    }
+    if (listed.contains("publish") && !listed.contains("segment")) {
+      throw new SettingsException("affinity.stages", listed.toString(), "publish needs segment: its audience has a "
+          + "row per segmented user");
+    }
+    return STAGES.stream().filter(listed::contains).toList();
   }
 
   private static EventTypes eventTypes(ConfigReader r) {

@@ -18,7 +18,8 @@ import java.util.Map;
 public final class ConfigLoader {
   /** Sections whose keys are free-form (weights per event type, extra Spark properties, ...). */
   private static final List<String> OPEN_MAPS = List.of(
-      "affinity.spark.conf", "affinity.event-types.aliases", "affinity.event-types.weights");
+      "affinity.spark.conf", "affinity.event-types.aliases", "affinity.event-types.weights",
+      "affinity.fairness.bands");
 
   private ConfigLoader() {}
 

@@ -158,6 +158,11 @@ public final class ConfigReader {
     return v;
   }
 
+  /** The keys of an open map (its first level), in the order written. */
+  public List<String> keys(String key) {
+    return List.copyOf(config.getConfig(key).root().keySet());
+  }
+
   /** An open map of string to number, e.g. event weights. */
   public Map<String, Double> numberMap(String key, double min) {
     Map<String, Double> out = new LinkedHashMap<>();

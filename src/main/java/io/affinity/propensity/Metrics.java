@@ -33,6 +33,34 @@ final class Metrics {
   private Metrics() {}
 
   /**
+   * The 95 % interval of an AUC-ROC from its sampling error on {@code positives} and
+   * {@code negatives} held-out users, by Hanley and McNeil (1982):
+   * SE^2 = (A(1-A) + (n1-1)(Q1-A^2) + (n0-1)(Q2-A^2)) / (n1 n0), Q1 = A/(2-A), Q2 = 2A^2/(1+A).
+   * It says how large a difference between two test AUCs must be to mean anything, without a Spark
+   * job: the same split with other users would move the AUC by about this much.
+   *
+   * @return {low, high}, clipped to [0, 1]
+   */
+  static double[] aucInterval(double auc, long positives, long negatives) {
+    if (positives == 0 || negatives == 0) {
+      return new double[] {Double.NaN, Double.NaN};
+    }
+    double q1 = auc / (2 - auc);
+    double q2 = 2 * auc * auc / (1 + auc);
+    double var = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc))
+        / ((double) positives * negatives);
+    double half = 1.96 * Math.sqrt(Math.max(var, 0));
+    return new double[] {round(Math.max(0, auc - half)), round(Math.min(1, auc + half))};
+  }
+
+  /** Per user: ln p for a buyer, ln(1 - p) for the others, p clipped to [EPS, 1 - EPS] (minus the log loss). */
+  static Column logLikelihood(Column p) {
+    Column clipped = least(greatest(p, lit(EPS)), lit(1 - EPS));
+    return org.apache.spark.sql.functions.when(col(TrainingData.LABEL).equalTo(1.0), log(clipped))
+        .otherwise(log(lit(1.0).minus(clipped)));
+  }
+
+  /**
    * AUC-ROC or AUC-PR of a score column (any monotone score; a double or a raw-prediction vector),
    * via MLlib's {@link BinaryClassificationEvaluator}.
    *

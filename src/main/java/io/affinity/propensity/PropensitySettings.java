@@ -30,6 +30,9 @@ import java.util.Set;
  * @param exclude attribute columns never used as model inputs (they leak the outcome); includes the
  *     spend amount column of table mode
  * @param spend the expected-spend model ({@link Spend})
+ * @param required whether too little labelled data or a model below its baseline stops the run
+ *     (exit 3 or 4) instead of skipping the stage
+ * @param models the model families and how one is chosen ({@link Models})
  */
 public record PropensitySettings(
     int horizonDays,
@@ -48,7 +51,9 @@ public record PropensitySettings(
     double minAucRoc,
     Label label,
     List<String> exclude,
-    Spend spend) {
+    Spend spend,
+    boolean required,
+    Models models) {
 
   /** Every attribute column of the users table except the label and {@code exclude}. */
   public static final String ALL_ATTRIBUTES = "*";
@@ -59,7 +64,54 @@ public record PropensitySettings(
       int maxIter, Calibration calibration, int reliabilityBins, int minClassUsers, double minAucRoc) {
     this(horizonDays, features, attributes, validationShare, testShare, seed, balancedClassWeights, regParams,
         elasticNetParams, maxIter, calibration, reliabilityBins, minClassUsers, minAucRoc, Label.EVENTS, List.of(),
-        Spend.DEFAULT);
+        Spend.DEFAULT, false, Models.LOGISTIC_ONLY);
+  }
+
+  /** A model family; the order of the constants is that of simplicity (ties go to the first). */
+  public enum Family {
+    /** Class-weighted logistic regression over the grid: linear in the prepared inputs, explainable. */
+    LOGISTIC("logistic", "logistic_regression"),
+    /** MLlib RandomForestClassifier: interactions and thresholds, averaged over many trees. */
+    RANDOM_FOREST("random-forest", "random_forest"),
+    /** MLlib GBTClassifier (logistic loss): interactions and thresholds, fitted stagewise. */
+    GRADIENT_BOOSTED_TREES("gradient-boosted-trees", "gradient_boosted_trees");
+
+    private final String key;
+    private final String label;
+
+    Family(String key, String label) {
+      this.key = key;
+      this.label = label;
+    }
+
+    /** Its name in the configuration. */
+    public String key() {
+      return key;
+    }
+
+    /** Its name in the manifest and the report. */
+    public String label() {
+      return label;
+    }
+  }
+
+  /**
+   * The candidate families and the choice among them (key {@code affinity.propensity.families},
+   * {@code random-forest}, {@code gradient-boosted-trees}, {@code choice}).
+   *
+   * @param families candidates, simplest first (the configured order is normalised to the enum's)
+   * @param forestTrees trees of the random forest
+   * @param forestDepth their maximum depth
+   * @param boostIterations boosting iterations of the gradient-boosted trees
+   * @param boostDepth their trees' maximum depth
+   * @param boostStep shrinkage per iteration
+   * @param replicates Poisson bootstrap resamples of the validation users (0 = no interval)
+   * @param confidence two-sided level of the bootstrap intervals
+   */
+  public record Models(List<Family> families, int forestTrees, int forestDepth, int boostIterations, int boostDepth,
+      double boostStep, int replicates, double confidence) implements java.io.Serializable {
+    /** The logistic regression alone (no choice to make). */
+    public static final Models LOGISTIC_ONLY = new Models(List.of(Family.LOGISTIC), 50, 6, 30, 3, 0.1, 200, 0.95);
   }
 
   /**
@@ -93,6 +145,15 @@ public record PropensitySettings(
     public boolean fromTable() {
       return !column.isEmpty();
     }
+  }
+
+  /** These settings with {@code more} attribute columns excluded from the model's inputs too. */
+  public PropensitySettings withExcluded(List<String> more) {
+    List<String> all = new java.util.ArrayList<>(exclude);
+    more.stream().filter(m -> !all.contains(m)).forEach(all::add);
+    return new PropensitySettings(horizonDays, features, attributes, validationShare, testShare, seed,
+        balancedClassWeights, regParams, elasticNetParams, maxIter, calibration, reliabilityBins, minClassUsers,
+        minAucRoc, label, List.copyOf(all), spend, required, models);
   }
 
   /** Whether {@code attributes} is {@link #ALL_ATTRIBUTES}. */
@@ -185,7 +246,33 @@ public record PropensitySettings(
       exclude.add(spend.amountColumn()); // the amount is only known after the response: it would leak it
     }
     return new PropensitySettings(horizon, features, attributes, validation, test, seed, balanced, regParams, elasticNet,
-        maxIter, calibration, bins, minClass, minAuc, label, List.copyOf(exclude), spend);
+        maxIter, calibration, bins, minClass, minAuc, label, List.copyOf(exclude), spend, r.bool(P + "required"),
+        models(r));
+  }
+
+  private static Models models(ConfigReader r) {
+    List<String> keys = r.strings(P + "families");
+    if (keys.isEmpty()) {
+      throw new SettingsException(P + "families", "[]", "must list at least one of logistic, random-forest, "
+          + "gradient-boosted-trees");
+    }
+    java.util.EnumSet<Family> families = java.util.EnumSet.noneOf(Family.class);
+    for (String k : keys) {
+      Family f = java.util.Arrays.stream(Family.values()).filter(x -> x.key().equals(k.trim())).findFirst()
+          .orElseThrow(() -> new SettingsException(P + "families", k, "entries must be logistic, random-forest or "
+              + "gradient-boosted-trees"));
+      if (!families.add(f)) {
+        throw new SettingsException(P + "families", k, "is listed twice");
+      }
+    }
+    return new Models(List.copyOf(families),
+        r.integer(P + "random-forest.trees", 1, 1000),
+        r.integer(P + "random-forest.max-depth", 1, 20),
+        r.integer(P + "gradient-boosted-trees.iterations", 1, 1000),
+        r.integer(P + "gradient-boosted-trees.max-depth", 1, 20),
+        r.number(P + "gradient-boosted-trees.step-size", 1e-6, 1, false),
+        r.integer(P + "choice.bootstrap-replicates", 0, 10_000),
+        r.number(P + "choice.confidence", 0.5, 0.999, false));
   }
 
   /** The spend model's keys; the amount column must be a numeric users column of a table-mode run. */

@@ -23,6 +23,7 @@ import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.GateSettings;
 import io.affinity.pipeline.QualityGate;
 import io.affinity.pipeline.ModelQualityException;
+import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
@@ -67,12 +68,19 @@ public final class PropensityStage implements Stage {
   public static final String MODEL_DATASET = "models/propensity";
   /** Dataset name of the saved expected-spend model. */
   public static final String SPEND_MODEL_DATASET = "models/spend";
+  /**
+   * Dataset name of the test users' scores as of the training cutoff (user_id, label, probability),
+   * kept for the fairness report when it is configured: the only users whose outcome is known.
+   */
+  public static final String TEST_SCORES = "propensity_test";
 
   private final EventTypes types;
   private final PropensitySettings settings;
   private final QualityGate gate;
   /** The cutoff of a kept state of stage features; without one, training features come from the whole history. */
   private final Optional<CutoffState.Spec> cutoffState;
+  /** Whether to write {@link #TEST_SCORES} (the fairness report reads them). */
+  private final boolean keepTestScores;
 
   /** A stage whose gate against the last published run only records (for tests and embedding). */
   public PropensityStage(EventTypes types, PropensitySettings settings) {
@@ -95,6 +103,12 @@ public final class PropensityStage implements Stage {
    */
   public PropensityStage(EventTypes types, PropensitySettings settings, QualityGate gate,
       Optional<CutoffState.Spec> cutoffState) {
+    this(types, settings, gate, cutoffState, false);
+  }
+
+  /** @param keepTestScores whether to write {@link #TEST_SCORES} for the fairness report */
+  public PropensityStage(EventTypes types, PropensitySettings settings, QualityGate gate,
+      Optional<CutoffState.Spec> cutoffState, boolean keepTestScores) {
     if (cutoffState.isPresent() && cutoffState.get().horizonDays() != settings.horizonDays()) {
       throw new IllegalArgumentException("the kept cutoff state's horizon (" + cutoffState.get().horizonDays()
           + " days) is not affinity.propensity.horizon-days (" + settings.horizonDays() + ")");
@@ -103,6 +117,7 @@ public final class PropensityStage implements Stage {
     this.settings = settings;
     this.gate = gate;
     this.cutoffState = cutoffState;
+    this.keepTestScores = keepTestScores;
   }
 
   @Override
@@ -142,7 +157,18 @@ public final class PropensityStage implements Stage {
           (fromTable ? tableLabels(current, report) : eventLabels(ctx, cutoff, end, report))
               .withColumn(SPLIT, TrainingData.split(settings.seed(), settings.validationShare(), settings.testShare())),
           scratch.toString());
-      Map<String, long[]> counts = checkCounts(labelled, report);
+      Map<String, long[]> counts = counts(labelled, report);
+      Optional<String> tooLittle = tooLittleToLearn(counts, ctx, cutoff, end);
+      if (tooLittle.isPresent()) {
+        String why = "propensity: not enough labelled history to train: " + tooLittle.get();
+        if (settings.required()) {
+          throw new DataQualityException(why + " (affinity.propensity.required = false skips the stage instead and "
+              + "lets the chain go on)", report);
+        }
+        return skip(ds, report, why + ". Skipped (affinity.propensity.required = false): the audience has no "
+            + "propensity columns for this date");
+      }
+      training(counts, report);
       Dataset<Row> train = labelled.filter(col(SPLIT).equalTo(TRAIN)).withColumn(WEIGHT, weight(counts.get(TRAIN)));
       Dataset<Row> validation = labelled.filter(col(SPLIT).equalTo(VALIDATION));
       Dataset<Row> test = labelled.filter(col(SPLIT).equalTo(TEST));
@@ -153,6 +179,9 @@ public final class PropensityStage implements Stage {
       sc.setJobDescription("propensity: test metrics");
       Dataset<Row> scoredTest = model.transform(test).persist(StorageLevel.MEMORY_AND_DISK());
       double aucRoc = evaluate(scoredTest, report);
+      Optional<BaselineCheck.Result> baseline = fromTable ? Optional.empty()
+          : Optional.of(BaselineCheck.compare(train, scoredTest, settings.models(), settings.seed()));
+      baseline.ifPresent(b -> report.section("metrics").put("against_baseline", b.report()));
       if (fromTable) {
         sc.setJobDescription("propensity: best single attribute baseline");
         report.section("metrics").put("baseline_attribute", AttributeBaseline.best(train, test,
@@ -174,10 +203,22 @@ public final class PropensityStage implements Stage {
                 + "nothing was written for run_date=%s, earlier outputs stay published",
             aucRoc, settings.minAucRoc(), ctx.runDate()), report);
       }
+      if (baseline.isPresent() && baseline.get().worse()) {
+        String why = "propensity: not published: below its baseline: " + baseline.get().report().get("reason");
+        if (settings.required()) {
+          throw new ModelQualityException(why + "; nothing was written for run_date=" + ctx.runDate(), report);
+        }
+        return skip(ds, report, why + ". Skipped (affinity.propensity.required = false)");
+      }
       @SuppressWarnings("unchecked")
       Map<String, Object> calibrated = (Map<String, Object>) report.section("metrics").get("calibrated");
       this.gate.check(ds, (Double) calibrated.get("auc_pr"), report);
 
+      if (keepTestScores) {
+        sc.setJobDescription("propensity: test scores for the fairness report");
+        ds.write(model.transform(test).select(col("user_id"), col(LABEL).as("label"),
+            col(PropensityModel.PROBABILITY).as("probability")), TEST_SCORES);
+      }
       sc.setJobDescription("propensity: save model");
       report.put("model_path", saveModel(ds, model).toString());
       if (spend.isPresent()) {
@@ -332,57 +373,107 @@ public final class PropensityStage implements Stage {
   }
 
   /**
-   * Counts users and buyers per split and stops with exit code 3 when there is too little to learn
-   * from or to measure: too few buyers or non-buyers overall, or a split without both.
+   * Users and buyers per split ({users, buyers, longest tenure in days}), recorded under
+   * {@code training}.
    */
-  private Map<String, long[]> checkCounts(Dataset<Row> labelled, StageReport report) {
+  private static Map<String, long[]> counts(Dataset<Row> labelled, StageReport report) {
     Map<String, long[]> counts = new LinkedHashMap<>();
     for (String s : List.of(TRAIN, VALIDATION, TEST)) {
-      counts.put(s, new long[2]);
+      counts.put(s, new long[3]);
     }
-    for (Row r : labelled.groupBy(SPLIT).agg(count(lit(1)), sum(col(LABEL))).collectAsList()) {
+    // The third figure: the longest tenure at the cutoff in days, how far the history reaches back.
+    for (Row r : labelled.groupBy(SPLIT).agg(count(lit(1)), sum(col(LABEL)), max(col("tenure_days"))).collectAsList()) {
       counts.get(r.getString(0))[0] = r.getLong(1);
       counts.get(r.getString(0))[1] = (long) r.getDouble(2);
+      counts.get(r.getString(0))[2] = r.isNullAt(3) ? 0 : (long) ((Number) r.get(3)).doubleValue();
     }
-    long users = 0;
-    long buyers = 0;
+    long users = total(counts, 0);
+    long buyers = total(counts, 1);
     Map<String, Object> training = report.section("training");
     Map<String, Object> splits = new LinkedHashMap<>();
     for (Map.Entry<String, long[]> e : counts.entrySet()) {
-      users += e.getValue()[0];
-      buyers += e.getValue()[1];
       splits.put(e.getKey(), Metrics.ordered("users", e.getValue()[0], "buyers", e.getValue()[1]));
     }
     training.put("users", users);
     training.put("buyers", buyers);
     training.put("buyer_rate", users == 0 ? 0.0 : Metrics.round((double) buyers / users));
     training.put("splits", splits);
+    return counts;
+  }
+
+  private static long total(Map<String, long[]> counts, int index) {
+    return counts.values().stream().mapToLong(c -> c[index]).sum();
+  }
+
+  /**
+   * Why the labelled users are too few to learn from or to measure, with what was measured and the
+   * key that changes it: too few buyers or non-buyers overall, or a split without both.
+   */
+  private Optional<String> tooLittleToLearn(Map<String, long[]> counts, StageContext ctx, Timestamp cutoff,
+      Timestamp end) {
+    long users = total(counts, 0);
+    long buyers = total(counts, 1);
+    int min = settings.minClassUsers();
     List<String> problems = new ArrayList<>();
-    if (buyers < settings.minClassUsers() || users - buyers < settings.minClassUsers()) {
-      problems.add(String.format(Locale.ROOT, "%d users known at the cutoff of whom %d bought in the label window; "
-          + "need at least %d buyers and %d non-buyers (affinity.propensity.min-class-users)",
-          users, buyers, settings.minClassUsers(), settings.minClassUsers()));
-    }
     for (Map.Entry<String, long[]> e : counts.entrySet()) {
       long[] c = e.getValue();
       if (c[1] == 0 || c[1] == c[0]) {
-        problems.add(String.format(Locale.ROOT, "the %s split (%d users, %d buyers) does not hold both buyers and non-buyers",
-            e.getKey(), c[0], c[1]));
+        problems.add(String.format(Locale.ROOT, "the %s split (%d users, %d buyers) does not hold both buyers and "
+            + "non-buyers", e.getKey(), c[0], c[1]));
       }
     }
-    if (!problems.isEmpty()) {
-      throw new DataQualityException("propensity: not enough labelled history to train: " + String.join("; ", problems)
-          + (settings.label().fromTable() ? ". The labels come from " + settings.label().column() + " with positive values "
-              + settings.label().positives() + " (affinity.propensity.label)"
-              : ". Events must reach back more than affinity.propensity.horizon-days before the end of the run date."),
-          report);
+    if (buyers >= min && users - buyers >= min && problems.isEmpty()) {
+      return Optional.empty();
     }
+    String window = cutoff.toInstant().toString().substring(0, 10) + " .. " + end.toInstant().toString().substring(0, 10);
+    String measured;
+    String hint;
+    if (settings.label().fromTable()) {
+      measured = String.format(Locale.ROOT, "%d labelled users of whom %d responded", users, buyers);
+      hint = "the labels come from " + settings.label().column() + " with positive values "
+          + settings.label().positives() + " (affinity.propensity.label)";
+    } else if (counts.values().stream().mapToLong(c -> c[2]).max().orElse(0) < settings.horizonDays()) {
+      measured = String.format(Locale.ROOT, "%d users have an event before the training cutoff %s, the earliest "
+          + "%d days before it", users, window.substring(0, 10), counts.values().stream().mapToLong(c -> c[2]).max()
+          .orElse(0));
+      hint = "events must reach back more than affinity.propensity.horizon-days (" + settings.horizonDays()
+          + ") before the end of run_date=" + ctx.runDate();
+    } else if (buyers < min) {
+      measured = String.format(Locale.ROOT, "%d users known at the cutoff, of whom %d made a purchase (event type "
+          + "'%s') in the label window %s", users, buyers, types.purchase(), window);
+      hint = "the history reaches back far enough, but the label window holds few purchases: a longer "
+          + "affinity.propensity.horizon-days holds more, or check affinity.event-types.purchase";
+    } else {
+      measured = String.format(Locale.ROOT, "%d users known at the cutoff, of whom %d made a purchase in the label "
+          + "window %s", users, buyers, window);
+      hint = "nearly every user bought: a shorter affinity.propensity.horizon-days separates them";
+    }
+    problems.add(0, String.format(Locale.ROOT, "%s; need at least %d buyers and %d non-buyers "
+        + "(affinity.propensity.min-class-users)", measured, min, min));
+    return Optional.of(String.join("; ", problems) + ". " + Character.toUpperCase(hint.charAt(0)) + hint.substring(1));
+  }
+
+  /** The class weights of the training users, recorded under {@code training}. */
+  private void training(Map<String, long[]> counts, StageReport report) {
     Map<String, Object> weights = new LinkedHashMap<>();
     long[] t = counts.get(TRAIN);
     weights.put("buyer", Metrics.round(settings.balancedClassWeights() ? t[0] / (2.0 * t[1]) : 1.0));
     weights.put("non_buyer", Metrics.round(settings.balancedClassWeights() ? t[0] / (2.0 * (t[0] - t[1])) : 1.0));
-    training.put("class_weights", weights);
-    return counts;
+    report.section("training").put("class_weights", weights);
+  }
+
+  /**
+   * Skips the stage with its reason: this date's propensity output and models are removed (a rerun
+   * must not leave an earlier attempt's published), the chain goes on and publish writes the
+   * audience without the propensity columns.
+   */
+  private StageReport skip(Datasets ds, StageReport report, String why) {
+    ds.delete("propensity");
+    ds.delete(MODEL_DATASET);
+    ds.delete(SPEND_MODEL_DATASET);
+    ds.delete(TEST_SCORES);
+    LOG.warn(why);
+    return report.put(Pipeline.SKIPPED, why);
   }
 
   /** Balanced: each class carries half of the training weight (n / (2 n_class) per user); none: 1. */
@@ -411,6 +502,10 @@ public final class PropensityStage implements Stage {
     Map<String, Object> calibrated =
         Metrics.evaluate(scoredTest, PropensityModel.PROBABILITY, PropensityModel.RAW_SCORE, bins);
     metrics.put("calibrated", calibrated);
+    long buyers = Math.round(base.getDouble(1));
+    double[] iv = Metrics.aucInterval((Double) calibrated.get("auc_roc"), buyers, base.getLong(0) - buyers);
+    calibrated.put("auc_roc_interval", Metrics.ordered("low", iv[0], "high", iv[1], "method",
+        "95 % Hanley-McNeil: the sampling error of the AUC on this many test buyers and non-buyers"));
     if (settings.label().fromTable()) {
       metrics.put("baseline_recency", "not computed: the label is a users-table column, not a next purchase; "
           + "see baseline_attribute");

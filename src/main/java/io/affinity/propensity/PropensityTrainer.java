@@ -7,9 +7,11 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.when;
 
 import io.affinity.pipeline.StageReport;
+import io.affinity.propensity.PropensitySettings.Family;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -20,7 +22,13 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.classification.GBTClassificationModel;
+import org.apache.spark.ml.classification.GBTClassifier;
 import org.apache.spark.ml.classification.LogisticRegressionModel;
+import org.apache.spark.ml.classification.ProbabilisticClassifier;
+import org.apache.spark.ml.classification.RandomForestClassificationModel;
+import org.apache.spark.ml.classification.RandomForestClassifier;
 import org.apache.spark.ml.feature.VectorSlicer;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.ml.regression.IsotonicRegression;
@@ -31,9 +39,10 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.storage.StorageLevel;
 
 /**
- * Fits a {@link PropensityModel}: feature preparation and every grid point on the training users,
- * the choice by area under PR on the validation users, then the calibration on the same validation
- * users (held out from the chosen regression). The test users are never seen here.
+ * Fits a {@link PropensityModel}: the feature preparation and every configured family on the
+ * training users (the logistic regression's grid point chosen by area under PR on the validation
+ * users), each family calibrated on the validation users (held out from its fit), and the published
+ * family chosen by {@link FamilyChoice}. The test users are never seen here.
  */
 final class PropensityTrainer {
   /** Validation AUC-PR differences below this are ties, decided for the stronger regularisation. */
@@ -46,11 +55,12 @@ final class PropensityTrainer {
   }
 
   /**
-   * Trains and records {@code features}, {@code model_selection}, {@code calibration} and
-   * {@code coefficients} in the report.
+   * Trains and records {@code features}, {@code model_selection}, {@code calibration} and the
+   * chosen model's {@code coefficients} (logistic) or {@code feature_importances} (trees) in the
+   * report.
    *
    * @param train training users: features, {@link TrainingData#LABEL}, {@link TrainingData#WEIGHT}
-   * @param validation validation users: features and label
+   * @param validation validation users: user_id, features and label
    */
   PropensityModel train(Dataset<Row> train, Dataset<Row> validation, StageReport report) {
     SparkContext sc = train.sparkSession().sparkContext();
@@ -64,10 +74,59 @@ final class PropensityTrainer {
         .persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> validX = prep.transform(validation).select(LABEL, ModelFeatures.VECTOR)
         .persist(StorageLevel.MEMORY_AND_DISK());
-
     Map<String, Object> selection = report.section("model_selection");
-    selection.put("metric", "area under PR on the validation users");
-    List<Map<String, Object>> candidates = new ArrayList<>();
+    VectorSlicer margin = new VectorSlicer().setInputCol(PropensityModel.MODEL_RAW).setOutputCol(PropensityModel.MARGIN)
+        .setIndices(new int[] {1});
+
+    Map<Family, Candidate> candidates = new EnumMap<>(Family.class);
+    for (Family f : settings.models().families()) {
+      sc.setJobDescription("propensity: fit " + f.label());
+      long started = System.nanoTime();
+      Model<?> m = f == Family.LOGISTIC ? bestLogistic(trainX, validX, selection) : fitTree(f, trainX);
+      sc.setJobDescription("propensity: calibrate " + f.label());
+      Map<String, Object> calibration = new LinkedHashMap<>();
+      Dataset<Row> held = margin.transform(m.transform(validX)).select(LABEL, PropensityModel.MARGIN);
+      Transformer calibrator = calibrate(held, calibration);
+      List<Transformer> stages = new ArrayList<>(Arrays.asList(prep.stages()));
+      stages.add(m);
+      stages.add(margin);
+      stages.add(calibrator);
+      // A Pipeline of fitted transformers only: fit() just checks the schema and wraps them.
+      PipelineModel full = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(train);
+      candidates.put(f, new Candidate(f, m, new PropensityModel(full), calibration,
+          Math.round((System.nanoTime() - started) / 1e8) / 10.0));
+    }
+    Family chosen = FamilyChoice.choose(candidates, validation, settings.models(), settings.seed(), selection);
+    Candidate c = candidates.get(chosen);
+    report.section("calibration").putAll(c.calibration());
+
+    sc.setJobDescription("propensity: " + (chosen == Family.LOGISTIC ? "coefficients" : "feature importances"));
+    if (c.model() instanceof LogisticRegressionModel lr) {
+      report.put("intercept", Metrics.round(lr.intercept()));
+      report.put("coefficients", coefficients(lr, spec.slots(prep), trainX));
+    } else {
+      report.put("feature_importances", importances(c.model(), spec.slots(prep)));
+    }
+    trainX.unpersist();
+    validX.unpersist();
+    return c.fitted();
+  }
+
+  /**
+   * One fitted family: its classifier, the whole calibrated model and the calibration's description.
+   *
+   * @param seconds fit and calibration time
+   */
+  record Candidate(Family family, Model<?> model, PropensityModel fitted, Map<String, Object> calibration,
+      double seconds) {}
+
+  /**
+   * Every grid point of the logistic regression, chosen by area under PR on the validation users
+   * (ties: the larger reg-param); the grid goes to {@code selection.logistic_grid}.
+   */
+  private LogisticRegressionModel bestLogistic(Dataset<Row> trainX, Dataset<Row> validX, Map<String, Object> selection) {
+    SparkContext sc = trainX.sparkSession().sparkContext();
+    List<Map<String, Object>> grid = new ArrayList<>();
     LogisticRegressionModel best = null;
     double bestPr = Double.NEGATIVE_INFINITY;
     double bestReg = 0;
@@ -83,7 +142,7 @@ final class PropensityTrainer {
         c.put("validation_auc_pr", Metrics.round(pr));
         c.put("iterations", iterations);
         c.put("converged", iterations < settings.maxIter());
-        candidates.add(c);
+        grid.add(c);
         if (best == null || pr > bestPr + TIE || (Math.abs(pr - bestPr) <= TIE && reg > bestReg)) {
           best = m;
           bestPr = pr;
@@ -91,47 +150,60 @@ final class PropensityTrainer {
         }
       }
     }
-    selection.put("candidates", candidates);
-    Map<String, Object> chosen = new LinkedHashMap<>();
-    chosen.put("reg_param", best.getRegParam());
-    chosen.put("elastic_net", best.getElasticNetParam());
-    chosen.put("validation_auc_pr", Metrics.round(bestPr));
-    selection.put("chosen", chosen);
+    Map<String, Object> lr = new LinkedHashMap<>();
+    lr.put("metric", "area under PR on the validation users (ties: the larger reg-param)");
+    lr.put("candidates", grid);
+    lr.put("chosen", Metrics.ordered("reg_param", best.getRegParam(), "elastic_net", best.getElasticNetParam(),
+        "validation_auc_pr", Metrics.round(bestPr)));
+    selection.put("logistic_grid", lr);
+    return best;
+  }
 
-    sc.setJobDescription("propensity: calibrate");
-    VectorSlicer margin = new VectorSlicer().setInputCol(PropensityModel.MODEL_RAW).setOutputCol(PropensityModel.MARGIN)
-        .setIndices(new int[] {1});
-    Dataset<Row> held = margin.transform(best.transform(validX)).select(LABEL, PropensityModel.MARGIN);
-    Transformer calibrator = calibrate(held, report.section("calibration"));
+  /** A tree family fitted on the training users with their class weights. */
+  private Model<?> fitTree(Family f, Dataset<Row> trainX) {
+    PropensitySettings.Models m = settings.models();
+    if (f == Family.RANDOM_FOREST) {
+      RandomForestClassifier rf = new RandomForestClassifier().setNumTrees(m.forestTrees()).setMaxDepth(m.forestDepth())
+          .setSeed(settings.seed()).setWeightCol(WEIGHT);
+      return columns(rf).fit(trainX);
+    }
+    GBTClassifier gbt = new GBTClassifier().setMaxIter(m.boostIterations()).setMaxDepth(m.boostDepth())
+        .setStepSize(m.boostStep()).setSeed(settings.seed()).setWeightCol(WEIGHT);
+    return columns(gbt).fit(trainX);
+  }
 
-    List<Transformer> stages = new ArrayList<>(Arrays.asList(prep.stages()));
-    stages.add(best);
-    stages.add(margin);
-    stages.add(calibrator);
-    // A Pipeline of fitted transformers only: fit() just checks the schema and wraps them.
-    PipelineModel full = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(train);
+  /** The input and output columns every family uses, so the margin slicer and calibration fit them all. */
+  private static <T extends ProbabilisticClassifier<?, ?, ?>> T columns(T c) {
+    c.setFeaturesCol(ModelFeatures.VECTOR);
+    c.setLabelCol(LABEL);
+    c.setRawPredictionCol(PropensityModel.MODEL_RAW);
+    c.setProbabilityCol(PropensityModel.MODEL_PROBABILITY);
+    c.setPredictionCol(PropensityModel.MODEL_PREDICTION);
+    return c;
+  }
 
-    sc.setJobDescription("propensity: coefficients");
-    report.put("intercept", Metrics.round(best.intercept()));
-    report.put("coefficients", coefficients(best, spec.slots(prep), trainX));
-    trainX.unpersist();
-    validX.unpersist();
-    return new PropensityModel(full);
+  /** A tree model's feature importances (MLlib's, summing to 1) per input slot, largest first. */
+  private static List<Map<String, Object>> importances(Model<?> model, List<Map<String, Object>> slots) {
+    Vector imp = model instanceof RandomForestClassificationModel rf ? rf.featureImportances()
+        : ((GBTClassificationModel) model).featureImportances();
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (int i = 0; i < imp.size(); i++) {
+      Map<String, Object> e = new LinkedHashMap<>(slots.get(i));
+      e.put("importance", Metrics.round(imp.apply(i)));
+      out.add(e);
+    }
+    out.sort(Comparator.comparingDouble((Map<String, Object> e) -> -(Double) e.get("importance")));
+    return out;
   }
 
   private LogisticRegression logistic(double reg, double elasticNet) {
-    return new LogisticRegression()
+    return columns(new LogisticRegression()
         .setFamily("binomial")
-        .setFeaturesCol(ModelFeatures.VECTOR)
-        .setLabelCol(LABEL)
         .setWeightCol(WEIGHT)
         .setStandardization(true)
         .setRegParam(reg)
         .setElasticNetParam(elasticNet)
-        .setMaxIter(settings.maxIter())
-        .setRawPredictionCol(PropensityModel.MODEL_RAW)
-        .setProbabilityCol(PropensityModel.MODEL_PROBABILITY)
-        .setPredictionCol(PropensityModel.MODEL_PREDICTION);
+        .setMaxIter(settings.maxIter()));
   }
 
   /** Fits the configured calibration of the raw score on held-out users and describes it. */

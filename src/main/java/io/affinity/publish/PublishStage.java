@@ -12,11 +12,16 @@ import static org.apache.spark.sql.functions.transform;
 import static org.apache.spark.sql.functions.when;
 
 import io.affinity.io.Datasets;
+import io.affinity.io.Manifest;
 import io.affinity.io.PublishedRuns;
+import io.affinity.pipeline.Pipeline;
 import io.affinity.pipeline.Stage;
 import io.affinity.pipeline.StageContext;
 import io.affinity.pipeline.StageReport;
+import io.affinity.propensity.PropensityStage;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -41,6 +46,8 @@ public final class PublishStage implements Stage {
 
   private final ControlGroups.Settings control;
   private final boolean recommendations;
+  private final boolean propensity;
+  private final FairnessSettings fairness;
 
   /**
    * @param control the control-group share and salt ({@code affinity.publish.control})
@@ -48,8 +55,20 @@ public final class PublishStage implements Stage {
    *     audience has no top_items
    */
   public PublishStage(ControlGroups.Settings control, boolean recommendations) {
+    this(control, recommendations, true, FairnessSettings.OFF);
+  }
+
+  /**
+   * @param propensity whether stage propensity is in the chain ({@code affinity.stages}); without
+   *     it, or when it skipped this date, the propensity columns of the audience are null
+   * @param fairness the attributes of the fairness report ({@code affinity.fairness}); none = no report
+   */
+  public PublishStage(ControlGroups.Settings control, boolean recommendations, boolean propensity,
+      FairnessSettings fairness) {
     this.control = control;
     this.recommendations = recommendations;
+    this.propensity = propensity;
+    this.fairness = fairness;
   }
 
   @Override
@@ -62,10 +81,21 @@ public final class PublishStage implements Stage {
     Datasets ds = ctx.datasets();
     Dataset<Row> segments = ds.read("segments", "segment")
         .select(col("user_id"), col("segment_id"), col("segment_label"), lit(true).as("_in_segments"));
-    Dataset<Row> scored = ds.read("propensity", "propensity");
-    Dataset<Row> propensity = scored
-        .select(col("user_id"), col("probability").as("propensity"), col("decile").as("propensity_decile"),
-            spend(scored, "expected_spend"), spend(scored, "expected_value"), lit(true).as("_in_propensity"));
+    StageReport report = new StageReport();
+    Optional<String> noPropensity = withoutPropensity(ds);
+    Dataset<Row> propensity;
+    if (noPropensity.isPresent()) {
+      report.put("propensity", noPropensity.get());
+      propensity = ctx.spark().emptyDataFrame().select(lit(null).cast("string").as("user_id"),
+          lit(null).cast("double").as("propensity"), lit(null).cast("int").as("propensity_decile"),
+          lit(null).cast("double").as("expected_spend"), lit(null).cast("double").as("expected_value"),
+          lit(true).as("_in_propensity"));
+    } else {
+      Dataset<Row> scored = ds.read("propensity", "propensity");
+      propensity = scored
+          .select(col("user_id"), col("probability").as("propensity"), col("decile").as("propensity_decile"),
+              spend(scored, "expected_spend"), spend(scored, "expected_value"), lit(true).as("_in_propensity"));
+    }
     Dataset<Row> top = recommendations ? topItems(ds.read("recommendations", "recommend"))
         : ctx.spark().emptyDataFrame().select(lit(null).cast("string").as("user_id"),
             lit(null).cast("array<string>").as("top_items"), lit(null).cast("string").as("top_items_source"),
@@ -79,7 +109,6 @@ public final class PublishStage implements Stage {
     Dataset<Row> audience = joined.select(
         col("user_id"), col("segment_id"), col("segment_label"), col("propensity"), col("propensity_decile"),
         col("expected_spend"), col("expected_value"), col("top_items"), col("top_items_source"));
-    StageReport report = new StageReport();
     ctx.spark().sparkContext().setJobDescription("publish: control groups");
     ds.write(ControlGroups.assign(audience, control, report.section("control_groups")), AUDIENCE);
 
@@ -89,13 +118,59 @@ public final class PublishStage implements Stage {
     Map<String, Object> rows = report.section("rows");
     rows.put(AUDIENCE, ds.read(AUDIENCE, name()).count());
     rows.put("users_without_segment", c.getLong(1));
-    rows.put("users_without_propensity", c.getLong(2));
+    if (noPropensity.isEmpty()) {
+      rows.put("users_without_propensity", c.getLong(2));
+    }
     if (recommendations) {
       rows.put("users_without_recommendations", c.getLong(3));
+    }
+    if (fairness.enabled()) {
+      ctx.spark().sparkContext().setJobDescription("publish: fairness");
+      fairness(ds, noPropensity.isEmpty(), report.section("fairness"));
     }
     report.put("user_ids", ds.userIds());
     report.put("latest", PublishedRuns.markPublished(ds).toString());
     return report;
+  }
+
+  /**
+   * The fairness report of the audience just written: its rows with raw ids joined to the attributes
+   * of features/users, and the propensity test users when propensity published for this date.
+   */
+  private void fairness(Datasets ds, boolean withPropensity, Map<String, Object> out) {
+    Dataset<Row> users = ds.read("features/users", "features");
+    for (String a : fairness.attributes()) {
+      if (!java.util.Arrays.asList(users.columns()).contains(a)) {
+        throw new io.affinity.io.MissingInputException("affinity.fairness.attributes: column " + a + " is not in "
+            + "features/users of run_date=" + ds.runDate() + " (columns: " + String.join(", ", users.columns()) + ")");
+      }
+    }
+    List<Column> keep = new java.util.ArrayList<>();
+    keep.add(col("user_id"));
+    fairness.attributes().forEach(a -> keep.add(col(a)));
+    Dataset<Row> attributes = users.select(keep.toArray(new Column[0]));
+    Dataset<Row> audience = ds.withRawUserIds(ds.read(AUDIENCE, name()), users.select("user_id"));
+    Optional<Dataset<Row>> test = withPropensity ? ds.readIfPresent(PropensityStage.TEST_SCORES) : Optional.empty();
+    ds.write(Fairness.compute(audience, attributes, test, fairness, control.share(), out), Fairness.DATASET);
+    out.put("rows", ds.read(Fairness.DATASET, name()).count());
+  }
+
+  /**
+   * Why the audience has no propensity columns for this date, if it has none: the stage is left out
+   * of {@code affinity.stages}, or its manifest entry of this date says it skipped (too little
+   * labelled data, or below its baseline). A stage that failed or never ran is not a skip: reading
+   * its output then fails and names the stage to run.
+   */
+  private Optional<String> withoutPropensity(Datasets ds) {
+    if (!propensity) {
+      return Optional.of("not in affinity.stages: the audience has no propensity columns");
+    }
+    Map<String, Object> entry = new Manifest(ds).stage("propensity");
+    if ("skipped".equals(entry.get("status"))) {
+      return Optional.of("skipped for this date, so the audience has no propensity columns: "
+          + entry.get(Pipeline.SKIPPED));
+    }
+    return Optional.empty();
   }
 
   /**

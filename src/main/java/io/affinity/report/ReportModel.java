@@ -23,6 +23,7 @@ import java.util.List;
  * @param recommendations ALS against the popularity baseline, or null
  * @param propensity the purchase propensity model's metrics, or null
  * @param campaign the response label of table mode and the audience's control groups, or null
+ * @param fairness the fairness report of the audience, or null when not configured
  * @param timings seconds and row counts per stage, or null when no stage ran
  * @param generatedAt when the page was written (footer)
  * @param charts every chart of the page in page order: the chart script draws them from this
@@ -39,9 +40,22 @@ public record ReportModel(
     Recommendations recommendations,
     Propensity propensity,
     Campaign campaign,
+    Fairness fairness,
     Timings timings,
     String generatedAt,
     List<Chart> charts) {
+
+  /**
+   * The fairness report: one row per attribute group, the flags and what the ratios are of.
+   *
+   * @param flags "look at this" lines, empty when none
+   */
+  public record Fairness(String target, String modelInputs, List<FairnessRow> rows, List<String> flags) {}
+
+  /** One attribute group of the fairness report (formatted). */
+  public record FairnessRow(String attribute, String group, String customers, String selectedShare,
+      String selectedRatio, String observedRate, String testMeanProbability, String truePositiveRate, String tprRatio,
+      String controlShare, String flag) {}
 
   /** A status as a colored label ({@code color} is a CSS color from a fixed list, never from data). */
   public record Badge(String text, String color) {}
@@ -54,7 +68,8 @@ public record ReportModel(
    * succeeded with a claim the reader must not miss ({@code warning}: e.g. a model below its
    * baseline, and what was published instead).
    */
-  public record StageAlert(String stage, String error, boolean failed, boolean running, String warning) {}
+  public record StageAlert(String stage, String error, boolean failed, boolean running, String warning,
+      String skipped) {}
 
   /** One stage in the header's table. */
   public record StageRow(String name, Badge status, String startedAt, String seconds) {}
@@ -146,7 +161,16 @@ public record ReportModel(
    * @param gate the model gate, or null when none ran
    */
   public record Propensity(String users, String evaluatedOn, String buyerRate, List<PropensityMetric> metrics,
-      String baselineName, ModelGate gate, Chart reliabilityChart, Chart liftChart, Spend spend) {}
+      String baselineName, ModelGate gate, Chart reliabilityChart, Chart liftChart, Spend spend,
+      List<FamilyRow> families, String familyReason, String againstBaseline) {}
+
+  /**
+   * One candidate model family on the validation users.
+   *
+   * @param chosen whether it was published
+   */
+  public record FamilyRow(String name, String logLoss, String aucRoc, String aucPr, String gainLow, String gainHigh,
+      boolean chosen) {}
 
   /**
    * The expected-spend model: fitted (with test metrics beside the simple baselines) or why not.

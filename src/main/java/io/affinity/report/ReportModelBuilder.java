@@ -73,10 +73,11 @@ final class ReportModelBuilder {
     Recommendations recommendations = b.recommendations();
     Propensity propensity = b.propensity();
     ReportModel.Campaign campaign = b.campaign();
+    ReportModel.Fairness fairness = b.fairness();
     Timings timings = b.timings();
     return new ReportModel(str(manifest.get("run_date")), badge(overallStatus(stages)), alerts(stages),
-        b.facts(stages), stageRows(stages), gates, dataQuality, segments, recommendations, propensity, campaign, timings,
-        generatedAt, List.copyOf(b.charts));
+        b.facts(stages), stageRows(stages), gates, dataQuality, segments, recommendations, propensity, campaign, fairness,
+        timings, generatedAt, List.copyOf(b.charts));
   }
 
   // ---------------------------------------------------------------- header
@@ -86,14 +87,16 @@ final class ReportModelBuilder {
     for (Map.Entry<String, Object> e : stages.entrySet()) {
       Map<String, Object> st = map(e.getValue());
       if ("failed".equals(st.get("status"))) {
-        alerts.add(new StageAlert(e.getKey(), str(st.get("error")), true, false, null));
+        alerts.add(new StageAlert(e.getKey(), str(st.get("error")), true, false, null, null));
       } else if ("running".equals(st.get("status"))) {
-        alerts.add(new StageAlert(e.getKey(), null, false, true, null));
+        alerts.add(new StageAlert(e.getKey(), null, false, true, null, null));
       } else if ("recommend".equals(e.getKey())) {
         String warning = recommendWarning(st);
         if (warning != null) {
-          alerts.add(new StageAlert(e.getKey(), null, false, false, warning));
+          alerts.add(new StageAlert(e.getKey(), null, false, false, warning, null));
         }
+      } else if ("skipped".equals(st.get("status")) && st.get("skipped") != null) {
+        alerts.add(new StageAlert(e.getKey(), null, false, false, null, str(st.get("skipped"))));
       }
     }
     return alerts;
@@ -489,10 +492,39 @@ final class ReportModelBuilder {
     return new ReportModel.Campaign(facts, !label.isEmpty(), rows, !groups.isEmpty(), pct(groups.get("share"), 1));
   }
 
+  /** The fairness section from publish's manifest entry, or null when it has none. */
+  private ReportModel.Fairness fairness() {
+    Map<String, Object> f = map(stage("publish").get("fairness"));
+    if (f.isEmpty()) {
+      return null;
+    }
+    List<ReportModel.FairnessRow> rows = new ArrayList<>();
+    for (Object o : list(f.get("groups"))) {
+      Map<String, Object> g = map(o);
+      rows.add(new ReportModel.FairnessRow(str(g.get("attribute")), str(g.get("group")), fmt(g.get("customers")),
+          pct(g.get("selected_share"), 1), interval(g, "selected_ratio"), pct(g.get("observed_rate"), 1),
+          pct(g.get("test_mean_probability"), 1), pct(g.get("true_positive_rate"), 1), interval(g, "tpr_ratio"),
+          pct(g.get("control_share"), 1), g.get("flag") == null ? "" : str(g.get("flag"))));
+    }
+    List<String> flags = new ArrayList<>();
+    for (Object o : list(f.get("flags"))) {
+      flags.add(str(o));
+    }
+    return new ReportModel.Fairness(str(f.get("target")), str(f.get("model_inputs")), rows, flags);
+  }
+
+  /** "0.93 (0.84 .. 1.03)", or "" when no ratio was claimed. */
+  private static String interval(Map<String, Object> g, String key) {
+    if (g.get(key) == null) {
+      return "";
+    }
+    return fmt(g.get(key)) + " (" + fmt(g.get(key + "_low")) + " .. " + fmt(g.get(key + "_high")) + ")";
+  }
+
   private Propensity propensity() {
     Map<String, Object> p = stage("propensity");
     Map<String, Object> metrics = map(p.get("metrics"));
-    if (metrics.isEmpty()) {
+    if (metrics.isEmpty() || "skipped".equals(p.get("status"))) {
       return null;
     }
     Map<String, Object> cal = map(metrics.get("calibrated"));
@@ -559,8 +591,18 @@ final class ReportModelBuilder {
           "yAxis", obj("type", "value", "name", "purchase rate", "min", 0, "max", 1),
           "series", List.of(bars)));
     }
+    Map<String, Object> family = map(map(p.get("model_selection")).get("family"));
+    List<ReportModel.FamilyRow> families = new ArrayList<>();
+    for (Object o : list(family.get("candidates"))) {
+      Map<String, Object> c = map(o);
+      families.add(new ReportModel.FamilyRow(str(c.get("policy")), fmt(c.get("log_loss")), fmt(c.get("auc_roc")),
+          fmt(c.get("auc_pr")), fmt(c.get("vs_simplest_low")), fmt(c.get("vs_simplest_high")),
+          c.get("policy") != null && c.get("policy").equals(family.get("chosen"))));
+    }
+    Map<String, Object> against = map(metrics.get("against_baseline"));
     return new Propensity(fmt(metrics.get("users")), str(metrics.get("evaluated_on")), pct(metrics.get("buyer_rate"), 1),
-        rows, baselineName, modelGate, reliability, lift, spend(map(p.get("expected_spend"))));
+        rows, baselineName, modelGate, reliability, lift, spend(map(p.get("expected_spend"))), families,
+        family.isEmpty() ? null : str(family.get("reason")), against.isEmpty() ? null : str(against.get("reason")));
   }
 
   /** The expected-spend part of the propensity section (null when the manifest has none). */

@@ -120,6 +120,9 @@ class PropensityStageTest extends SparkTestBase {
     // Recency alone ignores the planted frequency effect, so the model must beat it clearly.
     double baseline = number(map(section, "metrics", "baseline_recency"), "auc_roc");
     assertTrue(auc > baseline + 0.02, "model " + auc + " vs recency baseline " + baseline);
+    // And on log loss against the hand-written recency model, beyond the bootstrap interval.
+    assertEquals("better", map(section, "metrics", "against_baseline").get("verdict"),
+        map(section, "metrics", "against_baseline").toString());
 
     // Class weights move only the intercept of a logistic model, so the slopes estimate the planted
     // ones: signs must match and sizes agree within 0.4 (standard errors here are ~0.1).
@@ -275,7 +278,8 @@ class PropensityStageTest extends SparkTestBase {
   void reportExplainsTheRun() {
     assertEquals(CUTOFF.toString(), section.get("training_cutoff"));
     assertEquals(Map.of("from", CUTOFF.toString(), "to", END.toString()), section.get("label_window"));
-    assertEquals(2, ((List<?>) map(section, "model_selection").get("candidates")).size());
+    assertEquals(2, ((List<?>) map(section, "model_selection", "logistic_grid").get("candidates")).size());
+    assertEquals("logistic_regression", map(section, "model_selection", "family").get("chosen"));
     assertEquals("platt", map(section, "calibration").get("method"));
     assertTrue(number(map(section, "calibration"), "slope") > 0);
     assertEquals(Boolean.TRUE, map(section, "gate").get("passed"));
@@ -299,12 +303,34 @@ class PropensityStageTest extends SparkTestBase {
     published.unpersist();
   }
 
+  /**
+   * Too few buyers to learn from: by default the stage is skipped with what was measured and the
+   * keys that change it, and this date's outputs are removed; with required = true the run stops
+   * with the data-quality exit code. On a copy: the shared outputs stay for the other tests.
+   */
   @Test
-  void tooFewBuyersIsADataError() {
-    // ~1,400 buyers are far fewer than demanded: exit 3, before any model is fitted.
-    Run r = cli("propensity", "--run-date", RUN_DATE.toString(), "-Daffinity.output.root=" + root,
-        "-Daffinity.input.events.path=unused", "-Daffinity.propensity.min-class-users=100000");
-    assertEquals(3, r.exitCode(), r.stderr());
-    assertTrue(r.stderr().contains("min-class-users"), r.stderr());
+  void tooFewBuyersSkipsTheStageUnlessRequired(@TempDir Path copy) throws Exception {
+    io.affinity.testing.SampleRun.copyTree(root, copy);
+    Datasets ds = new Datasets(spark, copy.toString(), RUN_DATE);
+    assertTrue(ds.exists("propensity"));
+    String[] args = {"propensity", "--run-date", RUN_DATE.toString(), "-Daffinity.output.root=" + copy,
+        "-Daffinity.input.events.path=unused", "-Daffinity.propensity.min-class-users=100000"};
+    Run r = cli(args);
+    assertEquals(0, r.exitCode(), r.stderr());
+    Map<String, Object> entry = new io.affinity.io.Manifest(ds).stage("propensity");
+    assertEquals("skipped", entry.get("status"));
+    String why = (String) entry.get(Pipeline.SKIPPED);
+    assertTrue(why.contains("5000 users known at the cutoff, of whom") && why.contains("in the label window 2026-06-01 .. "
+        + "2026-07-01") && why.contains("affinity.propensity.min-class-users")
+        && why.contains("affinity.propensity.horizon-days"), why);
+    assertFalse(ds.exists("propensity"), "a skipped date publishes no propensity");
+    assertFalse(ds.exists(PropensityStage.MODEL_DATASET));
+
+    String[] required = java.util.Arrays.copyOf(args, args.length + 1);
+    required[args.length] = "-Daffinity.propensity.required=true";
+    Run stop = cli(required);
+    assertEquals(3, stop.exitCode(), stop.stderr());
+    assertTrue(stop.stderr().contains("min-class-users") && stop.stderr().contains("affinity.propensity.required = false"),
+        stop.stderr());
   }
 }

@@ -499,7 +499,7 @@ class ReportHtmlTest {
     String label = "</script><script>alert(1)</script><!-- </SCRIPT > & \u2028";
     ReportModel.Chart chart = new ReportModel.Chart("x", "t", Map.of("series", List.of(Map.of("name", label))));
     ReportModel model = new ReportModel("d", new ReportModel.Badge("ok", "#000"), List.of(), List.of(), List.of(),
-        null, null, null, null, null, null, null, "now", List.of(chart));
+        null, null, null, null, null, null, null, null, "now", List.of(chart));
     String html = ReportTemplates.render(model, "var lib = \"</script><script>evil()</script></SCRIPT\";");
     assertEquals(2, count(html.toLowerCase(java.util.Locale.ROOT), "</script"),
         "the page's two script elements, each closed once, by the page");

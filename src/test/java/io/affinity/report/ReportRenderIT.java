@@ -117,7 +117,7 @@ class ReportRenderIT extends SparkTestBase {
     // fitted: the report's failure path is the same as after the model-quality gate (exit 4, which
     // PropensityStageTest covers), and the rerun costs seconds instead of a grid of fits.
     Run r = cli("propensity", "--config", "conf/application.conf", "-Daffinity.output.root=" + root,
-        "-Daffinity.propensity.min-class-users=1000000");
+        "-Daffinity.propensity.min-class-users=1000000", "-Daffinity.propensity.required=true");
     assertEquals(3, r.exitCode(), "the stage's own exit code, not masked by the report: " + r.stderr());
     List<String> lines = r.stderr().strip().lines().toList();
     assertTrue(lines.get(lines.size() - 1).startsWith("  report:   ") && lines.get(lines.size() - 1).endsWith("report.html"),

@@ -74,9 +74,14 @@ public final class SampleRun {
 
   /** Copies the whole output root of the shared run into {@code target}, for a test that changes it. */
   public static Path copyTo(Result from, Path target) throws IOException {
-    try (Stream<Path> files = Files.walk(from.out())) {
+    return copyTree(from.out(), target);
+  }
+
+  /** Copies a directory tree into {@code target} (created as needed). */
+  public static Path copyTree(Path from, Path target) throws IOException {
+    try (Stream<Path> files = Files.walk(from)) {
       for (Path p : (Iterable<Path>) files::iterator) {
-        Path dest = target.resolve(from.out().relativize(p).toString());
+        Path dest = target.resolve(from.relativize(p).toString());
         if (Files.isDirectory(p)) {
           Files.createDirectories(dest);
         } else {
