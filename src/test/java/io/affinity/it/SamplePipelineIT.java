@@ -185,4 +185,24 @@ class SamplePipelineIT extends SparkTestBase {
     assertTrue(manifest.path("published").asBoolean());
     assertEquals("2026-11-20", Files.readString(out.resolve("runs/LATEST")).trim());
   }
+
+  /** The sample configuration's fairness report: every customer in one group of each attribute. */
+  @Test
+  void fairnessGroupsAddUpToTheAudience() {
+    JsonNode f = manifest.path("stages").path("publish").path("fairness");
+    long audience = manifest.path("stages").path("publish").path("rows").path("audience").asLong();
+    java.util.Map<String, Long> customers = new java.util.TreeMap<>();
+    java.util.Map<String, Long> tested = new java.util.TreeMap<>();
+    for (JsonNode g : f.path("groups")) {
+      customers.merge(g.path("attribute").asText(), g.path("customers").asLong(), Long::sum);
+      tested.merge(g.path("attribute").asText(), g.path("test_users").asLong(), Long::sum);
+    }
+    assertEquals(java.util.Map.of("age", audience, "gender", audience, "region", audience), customers);
+    long testUsers = manifest.path("stages").path("propensity").path("metrics").path("users").asLong();
+    assertTrue(testUsers > 0);
+    assertEquals(java.util.Map.of("age", testUsers, "gender", testUsers, "region", testUsers), tested);
+    assertEquals(f.path("rows").asLong(), spark.read().parquet(out.resolve("fairness/run_date=2026-11-20").toString())
+        .count());
+    assertTrue(f.path("model_inputs").asText().contains("excluded"), f.path("model_inputs").asText());
+  }
 }
