@@ -173,6 +173,13 @@ public final class IngestStage implements Stage {
         skip(ctx, s, counts, why);
         continue;
       }
+      if (!optional && total == (Long) counts.get("after_run_date")) {
+        rows.unpersist();
+        // Nothing in scope: every later stage would model an empty population.
+        throw new DataQualityException("input " + s.name() + " has no rows on or before run_date=" + ctx.runDate()
+            + ": all " + total + " rows are later (counted as after_run_date in the manifest); choose a run date "
+            + "within the data (--run-date or affinity.run-date)", report);
+      }
       active.add(s);
       parsed.put(s.name(), rows);
       Dataset<Row> rejects = rows.filter(col(SourceReader.REASON).isNotNull()).select(

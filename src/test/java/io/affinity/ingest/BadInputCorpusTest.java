@@ -281,6 +281,11 @@ class BadInputCorpusTest extends SparkTestBase {
         events("after_run_date.csv").with("-Daffinity.ingest.future-tolerance-hours=0").counts(EVENTS, 5, 1, 0).after(EVENTS, 4)
             .then(o -> assertEquals(List.of("u1"), o.sorted(EVENTS, "user_id"))),
 
+        // A run date before any data (a backfill date typed wrong): nothing is in scope, so no
+        // later stage would have a user to model; exit 3 naming the date, not a crash in segment.
+        events("all_after_run_date.csv").counts(EVENTS, 3, -1, 0)
+            .fails(3, "has no rows on or before run_date=2026-11-20", "all 3 rows are later", "--run-date"),
+
         // An export that repeats a column (session_id renamed to User_ID by a spreadsheet): which one
         // is the user is ambiguous, so the run stops naming the column.
         events("header_duplicate_column.csv")
