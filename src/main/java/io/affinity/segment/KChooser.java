@@ -3,6 +3,7 @@ package io.affinity.segment;
 import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.StageReport;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,8 +50,10 @@ final class KChooser {
    *       preferred; if none does, the manifest says so ({@code max_share_met: false}).
    *   <li>Among those, the most segments win: more segments are more to act on, and within the
    *       tolerance the data supports each of them about as well.
-   *   <li>Night-to-night stability: the previous run's k stays while it passes 1 and 2 as well as
-   *       the winner and its silhouette is within {@code k.keep-previous-within} of the winner's.
+   *   <li>Night-to-night stability (hysteresis): the previous run's k stays while it passes 1 and 2
+   *       as well as the winner and its silhouette (that of the solution kept for it, usually the
+   *       warm start, see {@link Hysteresis}) is within {@code k.keep-previous-within} of the
+   *       winner's: another k has to be better beyond the noise of seeded restarts.
    * </ol>
    * If no candidate is acceptable (a tiny or degenerate population) the best silhouette wins.
    * Every candidate is in {@code selection.candidates} with the reason it lost.
@@ -170,9 +173,12 @@ final class KChooser {
     m.put("iterations", c.fit().iterations());
     m.put("smallest_share", SegmentStage.round(c.smallestShare()));
     m.put("largest_share", SegmentStage.round(c.largestShare()));
-    if (c.fit().freshCost() != null) {
+    m.put("restart_costs", Arrays.stream(c.fit().restartCosts()).map(SegmentStage::round).boxed().toList());
+    m.put("restart_cost_spread", SegmentStage.round(c.fit().restartCostSpread()));
+    if (c.fit().warmStart() != null) {
       m.put("warm_start", c.fit().warm());
-      m.put("fresh_cost", SegmentStage.round(c.fit().freshCost()));
+      m.put("warm_cost", SegmentStage.round(c.fit().warmStart().warmCost()));
+      m.put("fresh_cost", SegmentStage.round(c.fit().warmStart().freshCost()));
     }
     if (c.clusters() != c.k()) {
       m.put("clusters_found", c.clusters());
