@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link FeaturePreparation}: schema check, imputation by each column's declared rule, log
  *       transform, standardization; no user is dropped.
  *   <li>{@link KMeansFitter} fits each k (seeded restarts, warm start from the previous run) and
- *       {@link KChooser} picks k; every candidate goes to the manifest.
+ *       {@link KChooser} picks k; {@link Hysteresis} keeps the previous model unless a challenger
+ *       is better beyond the noise of seeded restarts; every candidate goes to the manifest.
+ *   <li>{@link IdStability} measures who would keep their segment id; below the stability floor the
+ *       night publishes the previous run's centroids instead.
  *   <li>{@link SegmentProfiler} measures each segment on its members.
  *   <li>{@link CentroidMatcher} matches today's centroids to the previous run's so a population
  *       keeps its segment id; {@link SegmentLabeler} names segments.
@@ -128,7 +131,8 @@ public final class SegmentStage implements Stage {
       Assignment assigned = assign(scaled, best.fit().model(), mean, std, previous);
       IdStability.Shares shares = IdStability.measure(ds, previous, ctx.runDate(), assigned.clustered(), assigned.ids());
       Map<String, Object> floor = floorReport(shares, previous);
-      if ("kept_previous_model".equals(floor.get("action"))) {
+      boolean keptPrevious = "kept_previous_model".equals(floor.get("action"));
+      if (keptPrevious) {
         best = fitter.previousModel(scaled, previousCentersZ(previous, mean, std));
         assigned = assign(scaled, best.fit().model(), mean, std, previous);
         shares = IdStability.measure(ds, previous, ctx.runDate(), assigned.clustered(), assigned.ids());
@@ -215,6 +219,7 @@ public final class SegmentStage implements Stage {
       modelReport.put("silhouette", Double.isNaN(best.silhouette()) ? null : round(best.silhouette()));
       modelReport.put("cost", round(best.fit().cost()));
       modelReport.put("warm_start", best.fit().warm());
+      modelReport.put("source", keptPrevious ? "previous_centroids" : best.fit().warm() ? "warm_start" : "fresh");
       report.put("population", measuresReport(population));
       report.put("segments", segmentReport);
       report.put("stability", StabilityReport.of(previous, settings.maxMatchDistance(), match, ids, labels,
