@@ -51,13 +51,15 @@ final class Hysteresis {
     if (Double.isNaN(warm.silhouette()) || warm.clusters() < warm.k() && fresh.clusters() == fresh.k()) {
       return "the warm start lost a cluster (" + warm.clusters() + " of " + warm.k() + " found)";
     }
-    if (warm.smallestShare() < s.minShare() && fresh.smallestShare() >= s.minShare()) {
+    if (warm.smallestShare() < s.minShare() - s.keepPreviousShareMargin() && fresh.smallestShare() >= s.minShare()) {
       return "the warm start's smallest segment holds " + percent(warm.smallestShare()) + " of users, below k.min-share "
-          + percent(s.minShare()) + "; the fresh fit's holds " + percent(fresh.smallestShare());
+          + percent(s.minShare()) + " - k.keep-previous-share-margin " + percent(s.keepPreviousShareMargin())
+          + "; the fresh fit's holds " + percent(fresh.smallestShare());
     }
-    if (warm.largestShare() > s.maxShare() && fresh.largestShare() <= s.maxShare()) {
+    if (warm.largestShare() > s.maxShare() + s.keepPreviousShareMargin() && fresh.largestShare() <= s.maxShare()) {
       return "the warm start's largest segment holds " + percent(warm.largestShare()) + " of users, above k.max-share "
-          + percent(s.maxShare()) + "; the fresh fit's holds " + percent(fresh.largestShare());
+          + percent(s.maxShare()) + " + k.keep-previous-share-margin " + percent(s.keepPreviousShareMargin())
+          + "; the fresh fit's holds " + percent(fresh.largestShare());
     }
     double costGain = costGain(warm, fresh);
     double silhouetteGain = Double.isNaN(fresh.silhouette()) ? Double.NEGATIVE_INFINITY

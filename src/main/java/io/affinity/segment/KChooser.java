@@ -77,7 +77,7 @@ final class KChooser {
     } else {
       List<KMeansFitter.Candidate> acceptable = new ArrayList<>();
       for (KMeansFitter.Candidate c : candidates) {
-        String why = unacceptable(c, best);
+        String why = unacceptable(c, best, c.k() == previousK);
         if (why == null) {
           acceptable.add(c);
         } else {
@@ -87,7 +87,7 @@ final class KChooser {
       maxShareMet = acceptable.stream().anyMatch(c -> c.largestShare() <= settings.maxShare());
       List<KMeansFitter.Candidate> preferred = new ArrayList<>();
       for (KMeansFitter.Candidate c : acceptable) {
-        if (maxShareMet && c.largestShare() > settings.maxShare()) {
+        if (maxShareMet && c.largestShare() > maxShare(c.k() == previousK)) {
           lost.put(c.k(), "largest segment " + percent(c.largestShare()) + " of users, above k.max-share "
               + percent(settings.maxShare()) + " (another acceptable k stays below it)");
         } else {
@@ -141,24 +141,37 @@ final class KChooser {
     return chosen.k();
   }
 
-  /** Why a candidate is not acceptable, or null when it is. */
-  private String unacceptable(KMeansFitter.Candidate c, KMeansFitter.Candidate best) {
+  /**
+   * Why a candidate is not acceptable, or null when it is. The previous run's k is judged with a
+   * hysteresis band: its silhouette may be {@code k.keep-previous-within} further below the best and
+   * its smallest segment {@code k.keep-previous-share-margin} smaller, so that a bound crossed by a
+   * few boundary users does not change k (and every segment) overnight.
+   */
+  private String unacceptable(KMeansFitter.Candidate c, KMeansFitter.Candidate best, boolean previous) {
     if (Double.isNaN(c.silhouette())) {
       return "fewer than two non-empty clusters";
     }
     if (c.clusters() < c.k()) {
       return "KMeans found only " + c.clusters() + " clusters";
     }
-    if (c.silhouette() < best.silhouette() - settings.silhouetteTolerance()) {
+    double tolerance = settings.silhouetteTolerance() + (previous ? settings.keepPreviousWithin() : 0);
+    if (c.silhouette() < best.silhouette() - tolerance) {
       return "silhouette " + SegmentStage.round(c.silhouette()) + " is more than k.silhouette-tolerance "
-          + settings.silhouetteTolerance() + " below the best " + SegmentStage.round(best.silhouette())
-          + " (k = " + best.k() + ")";
+          + settings.silhouetteTolerance() + (previous ? " + k.keep-previous-within " + settings.keepPreviousWithin() : "")
+          + " below the best " + SegmentStage.round(best.silhouette()) + " (k = " + best.k() + ")";
     }
-    if (c.smallestShare() < settings.minShare()) {
+    double minShare = settings.minShare() - (previous ? settings.keepPreviousShareMargin() : 0);
+    if (c.smallestShare() < minShare) {
       return "smallest segment " + percent(c.smallestShare()) + " of users, below k.min-share "
-          + percent(settings.minShare());
+          + percent(settings.minShare()) + (previous ? " - k.keep-previous-share-margin "
+          + percent(settings.keepPreviousShareMargin()) : "");
     }
     return null;
+  }
+
+  /** The preferred largest share; the previous run's k is given the hysteresis band. */
+  private double maxShare(boolean previous) {
+    return settings.maxShare() + (previous ? settings.keepPreviousShareMargin() : 0);
   }
 
   private static String percent(double share) {

@@ -39,6 +39,8 @@ import java.util.regex.Pattern;
  * @param frequencyColumn the column of features/users the frequency score ranks (orders by default)
  * @param maxMatchDistance largest centroid distance (standardized units) that still counts as the
  *     same segment as in the previous run
+ * @param keepPreviousShareMargin hysteresis on the size rules: the previous run's k (and its warm
+ *     fit) may break k.min-share / k.max-share by this share of users before it is replaced
  * @param labelKeepWithin how far a sticky label's claims may miss their bounds before it is given up
  * @param stabilityFloor least share of the users without new events since the previous run who
  *     must keep their segment id; below it {@code belowFloor} applies
@@ -69,6 +71,7 @@ public record SegmentSettings(
     int newDays,
     String frequencyColumn,
     double maxMatchDistance,
+    double keepPreviousShareMargin,
     LabelRule.Tolerance labelKeepWithin,
     double stabilityFloor,
     BelowFloor belowFloor) {
@@ -189,6 +192,7 @@ public record SegmentSettings(
         r.integer(P + "labels.new-days", 1, 3650),
         frequencyColumn,
         r.number(P + "matching.max-distance", 0, 1e9, false),
+        r.number(P + "k.keep-previous-share-margin", 0, 1, false),
         new LabelRule.Tolerance(r.number(P + "labels.keep-within.score", 0, 4, false),
             r.number(P + "labels.keep-within.share", 0, 1, false),
             r.number(P + "labels.keep-within.days", 0, 3650, false)),

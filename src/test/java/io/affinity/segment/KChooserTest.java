@@ -117,6 +117,17 @@ class KChooserTest {
   }
 
   @Test
+  void thePreviousKIsJudgedWithAHysteresisBandOnTheSizeRules() {
+    // k = 5's smallest segment holds 2.8 % of users: below k.min-share 3 %, within the 0.5 % band.
+    List<KMeansFitter.Candidate> c = List.of(candidate(4, 0.60, 250, 250, 250, 250),
+        candidate(5, 0.60, 250, 250, 250, 222, 28));
+    assertEquals(5, chooser().choose(c, 5, new HashMap<>()), "yesterday's k stays inside the band");
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(4, chooser().choose(c, 0, sel), "a new k must meet the bound as written");
+    assertTrue(((String) entry(sel, 5).get("lost_because")).contains("below k.min-share"), sel.toString());
+  }
+
+  @Test
   void fixedKIsTheOnlyCandidate() {
     Map<String, Object> sel = new HashMap<>();
     assertEquals(3, chooser("affinity.segment.k.fixed", "3").choose(List.of(candidate(3, 0.2, 50, 30, 20)), 0, sel));
