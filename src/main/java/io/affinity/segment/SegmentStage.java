@@ -110,13 +110,7 @@ public final class SegmentStage implements Stage {
     try {
       FeaturePreparation.Prepared prep = preparation.fit(users);
       RfmScores.Boundaries boundaries = RfmScores.fit(users, settings.frequencyColumn());
-      List<String> kept = new ArrayList<>(List.of("user_id"));
-      kept.addAll(profileColumns);
-      kept.add(FeaturePreparation.FEATURES);
-      scaled = RfmScores.withScores(
-              prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
-              boundaries, settings.frequencyColumn())
-          .persist(StorageLevel.MEMORY_AND_DISK());
+      scaled = scale(prep, users, boundaries, profileColumns);
       describe(spark, "count users");
       long n = scaled.count();
       Map<String, Object> rows = report.section("rows");
@@ -133,6 +127,12 @@ public final class SegmentStage implements Stage {
       Map<String, Object> floor = floorReport(shares, previous);
       boolean keptPrevious = "kept_previous_model".equals(floor.get("action"));
       if (keptPrevious) {
+        // The previous model as it was: its centroids and its scaler (today's imputation).
+        prep = prep.withScaler(previous.scalerMean(), previous.scalerStd());
+        mean = prep.mean();
+        std = prep.std();
+        scaled.unpersist();
+        scaled = scale(prep, users, boundaries, profileColumns);
         best = fitter.previousModel(scaled, previousCentersZ(previous, mean, std));
         assigned = assign(scaled, best.fit().model(), mean, std, previous);
         shares = IdStability.measure(ds, previous, ctx.runDate(), assigned.clustered(), assigned.ids());
@@ -231,6 +231,18 @@ public final class SegmentStage implements Stage {
       }
       users.unpersist();
     }
+  }
+
+  /** The users' standardized features, profile columns and RFM scores, cached. */
+  private Dataset<Row> scale(FeaturePreparation.Prepared prep, Dataset<Row> users,
+      RfmScores.Boundaries boundaries, List<String> profileColumns) {
+    List<String> kept = new ArrayList<>(List.of("user_id"));
+    kept.addAll(profileColumns);
+    kept.add(FeaturePreparation.FEATURES);
+    return RfmScores.withScores(
+            prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
+            boundaries, settings.frequencyColumn())
+        .persist(StorageLevel.MEMORY_AND_DISK());
   }
 
   /** Columns the profiles and label measures need besides the features. */

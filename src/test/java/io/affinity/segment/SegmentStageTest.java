@@ -253,6 +253,10 @@ class SegmentStageTest extends SparkTestBase {
     Map<?, ?> floor = (Map<?, ?>) ((Map<?, ?>) stageReport(root, keep).get("stability")).get("floor");
     assertEquals("kept_previous_model", floor.get("action"), floor.toString());
     assertTrue(((Number) floor.get("fit_same_segment_share")).doubleValue() < 0.95, floor.toString());
+    Map<?, ?> keptReport = stageReport(root, keep);
+    assertEquals("previous_centroids", ((Map<?, ?>) keptReport.get("model")).get("source"));
+    assertEquals(1.0, ((Map<?, ?>) keptReport.get("stability")).get("users_without_new_events_same_segment_share"),
+        "the previous centroids with the previous scaler: every unchanged user stays");
     Dataset<Row> kept = spark.read().parquet(root.resolve(SegmentStage.SEGMENTS).resolve("run_date=" + keep).toString());
     frames().assertDataFrameNoOrderEquals(read(SegmentStage.SEGMENTS).select("user_id", "segment_id", "segment_label"),
         kept.select("user_id", "segment_id", "segment_label"));
