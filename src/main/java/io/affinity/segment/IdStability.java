@@ -73,8 +73,11 @@ final class IdStability {
     double days = ChronoUnit.DAYS.between(previous.date(), runDate);
     Column idOf = element_at(array(Arrays.stream(ids).mapToObj(i -> lit(i)).toArray(Column[]::new)),
         col(KMeansFitter.CLUSTER).plus(1));
-    Dataset<Row> before = clustered.sparkSession().read().parquet(ds.path(SegmentStage.SEGMENTS, previous.date()).toString())
-        .select(col("user_id"), col("segment_id").as("previous_segment_id"));
+    // The published segments may carry pseudonyms; today's users are raw ids.
+    Dataset<Row> before = ds.withRawUserIds(
+        clustered.sparkSession().read().parquet(ds.path(SegmentStage.SEGMENTS, previous.date()).toString())
+            .select(col("user_id"), col("segment_id").as("previous_segment_id")),
+        clustered.select("user_id"));
     Column inBoth = col("previous_segment_id").isNotNull();
     Column kept = inBoth.and(col("segment_id").equalTo(col("previous_segment_id")));
     Column unchanged = inBoth.and(col("recency_event_days").isNull().or(col("recency_event_days").geq(days)));
