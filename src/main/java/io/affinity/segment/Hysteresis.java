@@ -11,8 +11,9 @@ import java.util.Map;
  * KMeans has many local optima; with eight small clusters two seeds land on partitions whose costs
  * differ by a few per cent, so "the cheapest fit wins" reshuffles users who did not change. A
  * challenger therefore has to win by a margin ({@code warm-start.max-cost-increase} on cost,
- * {@code k.keep-previous-within} on silhouette, both set above the spread measured between seeded
- * restarts, docs/SEGMENT.md), or because the warm fit breaks a size rule the fresh one meets.
+ * {@code k.keep-previous-within} on silhouette, both set above how much the best of the seeded fits
+ * moves from one choice of seeds to another, docs/SEGMENT.md), or because the warm fit breaks a size
+ * rule the fresh one meets.
  *
  * <p>Which k is kept is decided by {@link KChooser} on the kept solutions (the previous k stays
  * while acceptable and within {@code k.keep-previous-within} of the winner's silhouette); this
