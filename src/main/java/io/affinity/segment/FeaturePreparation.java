@@ -19,6 +19,9 @@ import org.apache.spark.ml.feature.SQLTransformer;
 import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.ml.linalg.Vectors;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -65,6 +68,21 @@ final class FeaturePreparation {
     /** Users with the standardized feature vector in {@link #FEATURES}. */
     Dataset<Row> transform(Dataset<Row> users) {
       return scaler.transform(assembler.transform(prepare.transform(users)));
+    }
+
+    /**
+     * The same imputation with another scaler: the previous run's, so that a night that keeps the
+     * previous model measures distances with the previous yardstick and assigns every user as the
+     * previous model would (today's scaler moves when the population changes, and with it the
+     * boundaries between segments). Built through the constructor spark.ml itself uses (Scala
+     * package-private, public in bytecode), so the saved pipeline stays standard.
+     */
+    Prepared withScaler(double[] mean, double[] std) {
+      StandardScalerModel m = new StandardScalerModel(Identifiable.randomUID("stdScal"), Vectors.dense(std),
+          Vectors.dense(mean));
+      m = m.copy(new ParamMap().put(m.withMean().w(true)).put(m.withStd().w(true))
+          .put(m.inputCol().w(VECTOR)).put(m.outputCol().w(FEATURES)));
+      return new Prepared(prepare, assembler, m, imputations);
     }
   }
 

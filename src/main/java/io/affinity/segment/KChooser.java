@@ -3,6 +3,7 @@ package io.affinity.segment;
 import io.affinity.pipeline.DataQualityException;
 import io.affinity.pipeline.StageReport;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,8 +50,10 @@ final class KChooser {
    *       preferred; if none does, the manifest says so ({@code max_share_met: false}).
    *   <li>Among those, the most segments win: more segments are more to act on, and within the
    *       tolerance the data supports each of them about as well.
-   *   <li>Night-to-night stability: the previous run's k stays while it passes 1 and 2 as well as
-   *       the winner and its silhouette is within {@code k.keep-previous-within} of the winner's.
+   *   <li>Night-to-night stability (hysteresis): the previous run's k stays while it passes 1 and 2
+   *       as well as the winner and its silhouette (that of the solution kept for it, usually the
+   *       warm start, see {@link Hysteresis}) is within {@code k.keep-previous-within} of the
+   *       winner's: another k has to be better beyond the noise of seeded restarts.
    * </ol>
    * If no candidate is acceptable (a tiny or degenerate population) the best silhouette wins.
    * Every candidate is in {@code selection.candidates} with the reason it lost.
@@ -74,7 +77,7 @@ final class KChooser {
     } else {
       List<KMeansFitter.Candidate> acceptable = new ArrayList<>();
       for (KMeansFitter.Candidate c : candidates) {
-        String why = unacceptable(c, best);
+        String why = unacceptable(c, best, c.k() == previousK);
         if (why == null) {
           acceptable.add(c);
         } else {
@@ -84,7 +87,7 @@ final class KChooser {
       maxShareMet = acceptable.stream().anyMatch(c -> c.largestShare() <= settings.maxShare());
       List<KMeansFitter.Candidate> preferred = new ArrayList<>();
       for (KMeansFitter.Candidate c : acceptable) {
-        if (maxShareMet && c.largestShare() > settings.maxShare()) {
+        if (maxShareMet && c.largestShare() > maxShare(c.k() == previousK)) {
           lost.put(c.k(), "largest segment " + percent(c.largestShare()) + " of users, above k.max-share "
               + percent(settings.maxShare()) + " (another acceptable k stays below it)");
         } else {
@@ -138,24 +141,37 @@ final class KChooser {
     return chosen.k();
   }
 
-  /** Why a candidate is not acceptable, or null when it is. */
-  private String unacceptable(KMeansFitter.Candidate c, KMeansFitter.Candidate best) {
+  /**
+   * Why a candidate is not acceptable, or null when it is. The previous run's k is judged with a
+   * hysteresis band: its silhouette may be {@code k.keep-previous-within} further below the best and
+   * its smallest segment {@code k.keep-previous-share-margin} smaller, so that a bound crossed by a
+   * few boundary users does not change k (and every segment) overnight.
+   */
+  private String unacceptable(KMeansFitter.Candidate c, KMeansFitter.Candidate best, boolean previous) {
     if (Double.isNaN(c.silhouette())) {
       return "fewer than two non-empty clusters";
     }
     if (c.clusters() < c.k()) {
       return "KMeans found only " + c.clusters() + " clusters";
     }
-    if (c.silhouette() < best.silhouette() - settings.silhouetteTolerance()) {
+    double tolerance = settings.silhouetteTolerance() + (previous ? settings.keepPreviousWithin() : 0);
+    if (c.silhouette() < best.silhouette() - tolerance) {
       return "silhouette " + SegmentStage.round(c.silhouette()) + " is more than k.silhouette-tolerance "
-          + settings.silhouetteTolerance() + " below the best " + SegmentStage.round(best.silhouette())
-          + " (k = " + best.k() + ")";
+          + settings.silhouetteTolerance() + (previous ? " + k.keep-previous-within " + settings.keepPreviousWithin() : "")
+          + " below the best " + SegmentStage.round(best.silhouette()) + " (k = " + best.k() + ")";
     }
-    if (c.smallestShare() < settings.minShare()) {
+    double minShare = settings.minShare() - (previous ? settings.keepPreviousShareMargin() : 0);
+    if (c.smallestShare() < minShare) {
       return "smallest segment " + percent(c.smallestShare()) + " of users, below k.min-share "
-          + percent(settings.minShare());
+          + percent(settings.minShare()) + (previous ? " - k.keep-previous-share-margin "
+          + percent(settings.keepPreviousShareMargin()) : "");
     }
     return null;
+  }
+
+  /** The preferred largest share; the previous run's k is given the hysteresis band. */
+  private double maxShare(boolean previous) {
+    return settings.maxShare() + (previous ? settings.keepPreviousShareMargin() : 0);
   }
 
   private static String percent(double share) {
@@ -170,9 +186,12 @@ final class KChooser {
     m.put("iterations", c.fit().iterations());
     m.put("smallest_share", SegmentStage.round(c.smallestShare()));
     m.put("largest_share", SegmentStage.round(c.largestShare()));
-    if (c.fit().freshCost() != null) {
+    m.put("restart_costs", Arrays.stream(c.fit().restartCosts()).map(SegmentStage::round).boxed().toList());
+    m.put("restart_cost_spread", SegmentStage.round(c.fit().restartCostSpread()));
+    if (c.fit().warmStart() != null) {
       m.put("warm_start", c.fit().warm());
-      m.put("fresh_cost", SegmentStage.round(c.fit().freshCost()));
+      m.put("warm_cost", SegmentStage.round(c.fit().warmStart().warmCost()));
+      m.put("fresh_cost", SegmentStage.round(c.fit().warmStart().freshCost()));
     }
     if (c.clusters() != c.k()) {
       m.put("clusters_found", c.clusters());

@@ -22,9 +22,12 @@ public final class LabelAudit {
    * @param measured the segment's value (null when undefined, e.g. scores of a segment without buyers)
    * @param population the population's value of the same measure
    * @param bound what the claim compares with (the population's value, or the claim's number)
-   * @param passed whether it holds
+   * @param passed whether it holds (for a kept sticky label: within the tolerance)
+   * @param withinTolerance whether it holds only thanks to the sticky tolerance (missed the bound as
+   *     written by less than the tolerance)
    */
-  public record ClaimCheck(String claim, Double measured, Double population, Double bound, boolean passed) {}
+  public record ClaimCheck(String claim, Double measured, Double population, Double bound, boolean passed,
+      boolean withinTolerance) {}
 
   /**
    * The audit of one segment.
@@ -43,22 +46,46 @@ public final class LabelAudit {
       if (reason != null) {
         return "failed: " + reason;
       }
-      return checks.isEmpty() ? "no claims (neutral label)" : "passed " + checks.size() + " of " + checks.size() + " claims";
+      if (checks.isEmpty()) {
+        return "no claims (neutral label)";
+      }
+      long slack = checks.stream().filter(ClaimCheck::withinTolerance).count();
+      return "passed " + checks.size() + " of " + checks.size() + " claims"
+          + (slack == 0 ? "" : " (" + slack + " within the sticky tolerance)");
     }
   }
 
   /** Whether every claim of {@code rule} holds for the segment. */
   static boolean holds(LabelRule rule, SegmentMeasures segment, SegmentMeasures population) {
-    for (LabelRule.Claim c : rule.claims()) {
-      if (!c.holds(segment.get(c.measure()), population.get(c.measure()))) {
-        return false;
-      }
-    }
-    return true;
+    return failing(rule, segment, population, LabelRule.Tolerance.NONE).isEmpty();
   }
 
-  /** Audits one proposed label. */
+  /** The claims of {@code rule} that do not hold for the segment within {@code tolerance}, as audit text. */
+  static List<String> failing(LabelRule rule, SegmentMeasures segment, SegmentMeasures population,
+      LabelRule.Tolerance tolerance) {
+    List<String> failed = new ArrayList<>();
+    for (LabelRule.Claim c : rule.claims()) {
+      Double measured = segment.get(c.measure());
+      if (!c.holds(measured, population.get(c.measure()), tolerance.of(c.measure()))) {
+        failed.add(c + " (measured " + (measured == null ? "undefined" : SegmentStage.round(measured)) + ")");
+      }
+    }
+    return failed;
+  }
+
+  /** Audits one proposed label, its claims as written. */
   static Result audit(SegmentLabeler labeler, String proposed, SegmentMeasures segment, SegmentMeasures population) {
+    return audit(labeler, proposed, segment, population, LabelRule.Tolerance.NONE);
+  }
+
+  /**
+   * Audits one proposed label.
+   *
+   * @param tolerance slack for the claims: {@link LabelRule.Tolerance#NONE} for a new label, the
+   *     sticky tolerance for a label the segment keeps from the previous run
+   */
+  static Result audit(SegmentLabeler labeler, String proposed, SegmentMeasures segment, SegmentMeasures population,
+      LabelRule.Tolerance tolerance) {
     int id = segment.segmentId();
     String fallback = labeler.fallback(id);
     if (proposed.equals(fallback)) {
@@ -69,16 +96,15 @@ public final class LabelAudit {
       return new Result(id, proposed, fallback, false, List.of(), "no rule gives the label '" + proposed + "'");
     }
     List<ClaimCheck> checks = new ArrayList<>();
-    List<String> failed = new ArrayList<>();
     for (LabelRule.Claim c : rule.claims()) {
       Double measured = segment.get(c.measure());
       Double pop = population.get(c.measure());
-      boolean ok = c.holds(measured, pop);
-      checks.add(new ClaimCheck(c.toString(), measured, pop, c.againstPopulation() ? pop : Double.valueOf(c.value()), ok));
-      if (!ok) {
-        failed.add(c + " (measured " + (measured == null ? "undefined" : SegmentStage.round(measured)) + ")");
-      }
+      boolean strict = c.holds(measured, pop);
+      boolean ok = c.holds(measured, pop, tolerance.of(c.measure()));
+      checks.add(new ClaimCheck(c.toString(), measured, pop, c.againstPopulation() ? pop : Double.valueOf(c.value()), ok,
+          ok && !strict));
     }
+    List<String> failed = failing(rule, segment, population, tolerance);
     if (failed.isEmpty()) {
       return new Result(id, proposed, proposed, true, checks, null);
     }
@@ -100,6 +126,9 @@ public final class LabelAudit {
       x.put("population", c.population() == null ? null : SegmentStage.round(c.population()));
       x.put("bound", c.bound() == null ? null : SegmentStage.round(c.bound()));
       x.put("passed", c.passed());
+      if (c.withinTolerance()) {
+        x.put("within_tolerance", true);
+      }
       claims.add(x);
     }
     m.put("claims", claims);

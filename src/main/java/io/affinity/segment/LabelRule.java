@@ -55,6 +55,29 @@ public record LabelRule(String label, List<Claim> claims) implements Serializabl
   }
 
   /**
+   * How far a sticky label's claims may miss their bounds before the label is given up, in each
+   * measure's unit: median scores ({@code recency, frequency, monetary}), shares ({@code new,
+   * buyers, active}) and days ({@code tenure}).
+   *
+   * @param score slack of a median quintile score (a median of integer scores moves in halves)
+   * @param share slack of a share, 0..1
+   * @param days slack of a median tenure, days
+   */
+  public record Tolerance(double score, double share, double days) implements Serializable {
+    /** No slack: the claims as written. */
+    public static final Tolerance NONE = new Tolerance(0, 0, 0);
+
+    /** The slack of one measure. */
+    public double of(Measure m) {
+      return switch (m) {
+        case RECENCY, FREQUENCY, MONETARY -> score;
+        case NEW, BUYERS, ACTIVE -> share;
+        case TENURE -> days;
+      };
+    }
+  }
+
+  /**
    * {@code measure op bound}.
    *
    * @param measure the segment measure
@@ -74,16 +97,26 @@ public record LabelRule(String label, List<Claim> claims) implements Serializabl
      * @param population the population's value, null when undefined (fails a population claim)
      */
     public boolean holds(Double measured, Double population) {
+      return holds(measured, population, 0.0);
+    }
+
+    /**
+     * Whether the claim holds with its bound moved by {@code slack} in the claim's favour (a sticky
+     * label is kept while its claims hold within a tolerance, so it does not flicker on noise).
+     *
+     * @param slack how far past the bound the measured value may be, in the measure's unit (>= 0)
+     */
+    public boolean holds(Double measured, Double population, double slack) {
       Double bound = againstPopulation() ? population : Double.valueOf(value);
       if (measured == null || bound == null || measured.isNaN() || bound.isNaN()) {
         return false;
       }
       double x = measured;
       return switch (op) {
-        case ">=" -> x >= bound;
-        case ">" -> x > bound;
-        case "<=" -> x <= bound;
-        case "<" -> x < bound;
+        case ">=" -> x >= bound - slack;
+        case ">" -> x > bound - slack;
+        case "<=" -> x <= bound + slack;
+        case "<" -> x < bound + slack;
         default -> throw new IllegalStateException("operator " + op);
       };
     }

@@ -27,10 +27,13 @@ import org.apache.spark.sql.SparkSession;
  * @param centroids previous centroids in model input units, in today's feature order (empty unless
  *     {@code compared})
  * @param highWater highest segment id issued up to the previous run
+ * @param scalerMean the previous run's scaler means, model input units, today's feature order (null
+ *     unless {@code compared})
+ * @param scalerStd the previous run's scaler standard deviations (null unless {@code compared})
  */
 record PreviousRun(
     LocalDate date, String status, Map<Integer, String> labels, Map<Integer, LocalDate> firstSeen,
-    List<CentroidMatcher.Previous> centroids, int highWater) {
+    List<CentroidMatcher.Previous> centroids, int highWater, double[] scalerMean, double[] scalerStd) {
 
   static final String FIRST_RUN = "first_run";
   static final String COMPARED = "compared";
@@ -45,7 +48,7 @@ record PreviousRun(
   static PreviousRun read(SparkSession spark, Datasets ds, List<String> features, List<String> logFeatures) {
     Optional<LocalDate> found = ds.latestBefore(SegmentStage.PROFILES);
     if (found.isEmpty()) {
-      return new PreviousRun(null, FIRST_RUN, Map.of(), Map.of(), List.of(), 0);
+      return new PreviousRun(null, FIRST_RUN, Map.of(), Map.of(), List.of(), 0, null, null);
     }
     LocalDate date = found.get();
     Map<Integer, String> labels = new LinkedHashMap<>();
@@ -60,12 +63,15 @@ record PreviousRun(
       highWater = Math.max(highWater, id);
     }
     if (!ds.exists(SegmentStage.CENTROIDS, date)) {
-      return new PreviousRun(date, CENTROIDS_MISSING, labels, firstSeen, List.of(), highWater);
+      return new PreviousRun(date, CENTROIDS_MISSING, labels, firstSeen, List.of(), highWater, null, null);
     }
     List<Row> rows = spark.read().parquet(ds.path(SegmentStage.CENTROIDS, date).toString())
-        .select("segment_id", "feature", "log_transformed", "centroid_model", "id_high_water").collectAsList();
+        .select("segment_id", "feature", "log_transformed", "centroid_model", "id_high_water", "scaler_mean", "scaler_std")
+        .collectAsList();
     Map<Integer, double[]> centroids = new LinkedHashMap<>();
     Map<Integer, Integer> featureCount = new HashMap<>();
+    double[] mean = new double[features.size()];
+    double[] std = new double[features.size()];
     boolean compatible = true;
     for (Row r : rows) {
       int id = r.getInt(0);
@@ -76,18 +82,20 @@ record PreviousRun(
         continue;
       }
       centroids.computeIfAbsent(id, x -> new double[features.size()])[f] = r.getDouble(3);
+      mean[f] = r.getDouble(5);
+      std[f] = r.getDouble(6);
       featureCount.merge(id, 1, Integer::sum);
     }
     for (int id : labels.keySet()) {
       compatible &= featureCount.getOrDefault(id, 0) == features.size();
     }
     if (!compatible) {
-      return new PreviousRun(date, FEATURES_CHANGED, labels, firstSeen, List.of(), highWater);
+      return new PreviousRun(date, FEATURES_CHANGED, labels, firstSeen, List.of(), highWater, null, null);
     }
     List<CentroidMatcher.Previous> previous = new ArrayList<>();
     for (int id : labels.keySet()) {
       previous.add(new CentroidMatcher.Previous(id, centroids.get(id)));
     }
-    return new PreviousRun(date, COMPARED, labels, firstSeen, previous, highWater);
+    return new PreviousRun(date, COMPARED, labels, firstSeen, previous, highWater, mean, std);
   }
 }

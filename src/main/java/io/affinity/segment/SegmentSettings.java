@@ -19,15 +19,15 @@ import java.util.regex.Pattern;
  * @param kFixed the number of segments, or 0 to choose it by silhouette
  * @param kMin smallest k tried when choosing
  * @param kMax largest k tried when choosing
- * @param keepPreviousWithin keep the previous run's k while it is acceptable and its silhouette is
- *     within this of the chosen k's
+ * @param keepPreviousWithin hysteresis on silhouette: the previous run's model (k and warm-started
+ *     fit) stays unless another k or a fresh fit has a silhouette higher by more than this
  * @param silhouetteTolerance a k whose silhouette is within this of the best candidate's is acceptable
  * @param minShare an acceptable k has no segment smaller than this share of the users
  * @param maxShare the more actionable k has no segment larger than this share of the users
  * @param restarts KMeans fits per k with different seeds; the lowest cost wins
  * @param warmStart whether KMeans also starts from the previous run's centroids (same k, same features)
- * @param warmStartTolerance keep the warm-started solution unless a fresh start's cost is lower by
- *     more than this share
+ * @param warmStartTolerance hysteresis on cost: keep the warm-started solution unless a fresh start's
+ *     cost is lower by more than this share
  * @param maxIterations KMeans iteration limit
  * @param tolerance KMeans convergence tolerance (centroid movement, standardized units)
  * @param seed base seed of KMeans initialisation
@@ -39,6 +39,12 @@ import java.util.regex.Pattern;
  * @param frequencyColumn the column of features/users the frequency score ranks (orders by default)
  * @param maxMatchDistance largest centroid distance (standardized units) that still counts as the
  *     same segment as in the previous run
+ * @param keepPreviousShareMargin hysteresis on the size rules: the previous run's k (and its warm
+ *     fit) may break k.min-share / k.max-share by this share of users before it is replaced
+ * @param labelKeepWithin how far a sticky label's claims may miss their bounds before it is given up
+ * @param stabilityFloor least share of the users without new events since the previous run who
+ *     must keep their segment id; below it {@code belowFloor} applies
+ * @param belowFloor what a night below the floor publishes
  */
 public record SegmentSettings(
     List<String> features,
@@ -64,7 +70,23 @@ public record SegmentSettings(
     int activeDays,
     int newDays,
     String frequencyColumn,
-    double maxMatchDistance) {
+    double maxMatchDistance,
+    double keepPreviousShareMargin,
+    LabelRule.Tolerance labelKeepWithin,
+    double stabilityFloor,
+    BelowFloor belowFloor) {
+
+  /** What a night whose fit would move too many unchanged users publishes ({@code stability.below-floor}). */
+  public enum BelowFloor {
+    /** The previous run's centroids, every user assigned to the nearest: the segments stay put. */
+    KEEP_PREVIOUS_MODEL,
+    /** Today's fit anyway: a deliberate model change (e.g. after changing the features' meaning). */
+    REFIT;
+
+    String configName() {
+      return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    }
+  }
 
   private static final String P = "affinity.segment.";
   /** Column names go into SQL (backquoted) and Parquet column names: plain identifiers only. */
@@ -169,7 +191,14 @@ public record SegmentSettings(
         r.integer(P + "labels.active-days", 1, 3650),
         r.integer(P + "labels.new-days", 1, 3650),
         frequencyColumn,
-        r.number(P + "matching.max-distance", 0, 1e9, false));
+        r.number(P + "matching.max-distance", 0, 1e9, false),
+        r.number(P + "k.keep-previous-share-margin", 0, 1, false),
+        new LabelRule.Tolerance(r.number(P + "labels.keep-within.score", 0, 4, false),
+            r.number(P + "labels.keep-within.share", 0, 1, false),
+            r.number(P + "labels.keep-within.days", 0, 3650, false)),
+        r.number(P + "stability.floor", 0, 1, false),
+        BelowFloor.valueOf(r.oneOf(P + "stability.below-floor", "keep-previous-model", "refit")
+            .toUpperCase(java.util.Locale.ROOT).replace('-', '_')));
   }
 
   private static List<String> identifiers(ConfigReader r, String key) {

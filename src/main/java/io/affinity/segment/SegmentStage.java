@@ -36,7 +36,10 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link FeaturePreparation}: schema check, imputation by each column's declared rule, log
  *       transform, standardization; no user is dropped.
  *   <li>{@link KMeansFitter} fits each k (seeded restarts, warm start from the previous run) and
- *       {@link KChooser} picks k; every candidate goes to the manifest.
+ *       {@link KChooser} picks k; {@link Hysteresis} keeps the previous model unless a challenger
+ *       is better beyond the noise of seeded restarts; every candidate goes to the manifest.
+ *   <li>{@link IdStability} measures who would keep their segment id; below the stability floor the
+ *       night publishes the previous run's centroids instead.
  *   <li>{@link SegmentProfiler} measures each segment on its members.
  *   <li>{@link CentroidMatcher} matches today's centroids to the previous run's so a population
  *       keeps its segment id; {@link SegmentLabeler} names segments.
@@ -107,13 +110,7 @@ public final class SegmentStage implements Stage {
     try {
       FeaturePreparation.Prepared prep = preparation.fit(users);
       RfmScores.Boundaries boundaries = RfmScores.fit(users, settings.frequencyColumn());
-      List<String> kept = new ArrayList<>(List.of("user_id"));
-      kept.addAll(profileColumns);
-      kept.add(FeaturePreparation.FEATURES);
-      scaled = RfmScores.withScores(
-              prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
-              boundaries, settings.frequencyColumn())
-          .persist(StorageLevel.MEMORY_AND_DISK());
+      scaled = scale(prep, users, boundaries, profileColumns);
       describe(spark, "count users");
       long n = scaled.count();
       Map<String, Object> rows = report.section("rows");
@@ -122,25 +119,38 @@ public final class SegmentStage implements Stage {
 
       double[] mean = prep.mean();
       double[] std = prep.std();
-      KMeansFitter.Candidate best = chooseModel(scaled, n, previous, warmStart(previous, mean, std), report);
+      List<KMeansFitter.Candidate> candidates = fitCandidates(scaled, n, warmStart(previous, mean, std), report);
+      KMeansFitter.Candidate best = chooseModel(candidates, previous, report);
+      report.put("hysteresis", Hysteresis.report(previous, candidates, best, report.section("selection"), settings));
+      Assignment assigned = assign(scaled, best.fit().model(), mean, std, previous);
+      IdStability.Shares shares = IdStability.measure(ds, previous, ctx.runDate(), assigned.clustered(), assigned.ids());
+      Map<String, Object> floor = floorReport(shares, previous);
+      boolean keptPrevious = "kept_previous_model".equals(floor.get("action"));
+      if (keptPrevious) {
+        // The previous model as it was: its centroids and its scaler (today's imputation).
+        prep = prep.withScaler(previous.scalerMean(), previous.scalerStd());
+        mean = prep.mean();
+        std = prep.std();
+        scaled.unpersist();
+        scaled = scale(prep, users, boundaries, profileColumns);
+        best = fitter.previousModel(scaled, previousCentersZ(previous, mean, std));
+        assigned = assign(scaled, best.fit().model(), mean, std, previous);
+        shares = IdStability.measure(ds, previous, ctx.runDate(), assigned.clustered(), assigned.ids());
+      }
       gate.check(ds, Double.isNaN(best.silhouette()) ? null : round(best.silhouette()), report);
-      KMeansModel kmeans = best.fit().model();
-
-      double[][] centersZ = Arrays.stream(kmeans.clusterCenters()).map(Vector::toArray).toArray(double[][]::new);
+      KMeansModel kmeans = assigned.kmeans();
+      double[][] centersZ = assigned.centersZ();
       int k = centersZ.length;
       rows.put("segments", k);
 
       describe(spark, "population statistics");
       Row populationStats = profiler.populationStats(scaled);
       SegmentMeasures population = SegmentProfiler.measures(-1, populationStats);
-      describe(spark, "segment statistics");
-      Dataset<Row> clustered = kmeans.transform(scaled);
-      Row[] stats = profiler.clusterStats(clustered, k);
-      long[] sizes = Arrays.stream(stats).mapToLong(SegmentProfiler::size).toArray();
-
-      CentroidMatcher.Result match = CentroidMatcher.match(centersZ, mean, std, previous.centroids(),
-          previous.highWater(), settings.maxMatchDistance(), sizes);
-      int[] ids = match.segmentIds();
+      Dataset<Row> clustered = assigned.clustered();
+      Row[] stats = assigned.stats();
+      long[] sizes = assigned.sizes();
+      CentroidMatcher.Result match = assigned.match();
+      int[] ids = assigned.ids();
 
       List<SegmentMeasures> measures = new ArrayList<>();
       Map<Integer, String> previousLabels = new HashMap<>();
@@ -150,14 +160,17 @@ public final class SegmentStage implements Stage {
           previousLabels.put(ids[c], previous.labels().get(ids[c]));
         }
       }
-      SegmentLabeler labeler = new SegmentLabeler(settings.labelRules(), settings.fallbackLabel(), settings.stickyLabels());
-      Map<Integer, String> proposed = labeler.label(measures, population, previousLabels);
+      SegmentLabeler labeler = new SegmentLabeler(settings.labelRules(), settings.fallbackLabel(), settings.stickyLabels(),
+          settings.labelKeepWithin());
+      SegmentLabeler.Result proposed = labeler.labelAll(measures, population, previousLabels);
       Map<Integer, LabelAudit.Result> audits = new HashMap<>();
       Map<Integer, String> labels = new HashMap<>();
       for (SegmentMeasures m : measures) {
-        LabelAudit.Result a = LabelAudit.audit(labeler, proposed.get(m.segmentId()), m, population);
-        audits.put(m.segmentId(), a);
-        labels.put(m.segmentId(), a.published());
+        // A label kept from the previous run is audited with the sticky tolerance; a new one as written.
+        LabelAudit.Result audit = LabelAudit.audit(labeler, proposed.labels().get(m.segmentId()), m, population,
+            proposed.kept().contains(m.segmentId()) ? settings.labelKeepWithin() : LabelRule.Tolerance.NONE);
+        audits.put(m.segmentId(), audit);
+        labels.put(m.segmentId(), audit.published());
       }
 
       SQLTransformer assign = SegmentOutputs.assignment(ids, labels);
@@ -206,10 +219,11 @@ public final class SegmentStage implements Stage {
       modelReport.put("silhouette", Double.isNaN(best.silhouette()) ? null : round(best.silhouette()));
       modelReport.put("cost", round(best.fit().cost()));
       modelReport.put("warm_start", best.fit().warm());
+      modelReport.put("source", keptPrevious ? "previous_centroids" : best.fit().warm() ? "warm_start" : "fresh");
       report.put("population", measuresReport(population));
       report.put("segments", segmentReport);
-      report.put("stability", StabilityReport.of(spark, ds, previous, settings.maxMatchDistance(), match, ids, labels,
-          centersZ));
+      report.put("stability", StabilityReport.of(previous, settings.maxMatchDistance(), match, ids, labels,
+          proposed.changed(), centersZ, shares, floor));
       return report;
     } finally {
       if (scaled != null) {
@@ -217,6 +231,18 @@ public final class SegmentStage implements Stage {
       }
       users.unpersist();
     }
+  }
+
+  /** The users' standardized features, profile columns and RFM scores, cached. */
+  private Dataset<Row> scale(FeaturePreparation.Prepared prep, Dataset<Row> users,
+      RfmScores.Boundaries boundaries, List<String> profileColumns) {
+    List<String> kept = new ArrayList<>(List.of("user_id"));
+    kept.addAll(profileColumns);
+    kept.add(FeaturePreparation.FEATURES);
+    return RfmScores.withScores(
+            prep.transform(users).select(kept.stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new)),
+            boundaries, settings.frequencyColumn())
+        .persist(StorageLevel.MEMORY_AND_DISK());
   }
 
   /** Columns the profiles and label measures need besides the features. */
@@ -254,8 +280,8 @@ public final class SegmentStage implements Stage {
     return users.repartition(partitions, col("user_id")).sortWithinPartitions("user_id");
   }
 
-  /** Fits every candidate k and returns the chosen one. */
-  private KMeansFitter.Candidate chooseModel(Dataset<Row> scaled, long n, PreviousRun previous, double[][] warmCenters,
+  /** Fits every candidate k (the previous k also from the previous centroids). */
+  private List<KMeansFitter.Candidate> fitCandidates(Dataset<Row> scaled, long n, double[][] warmCenters,
       StageReport report) {
     List<KMeansFitter.Candidate> candidates = new ArrayList<>();
     for (int k : chooser.candidateKs(n, report)) {
@@ -265,9 +291,80 @@ public final class SegmentStage implements Stage {
       LOG.info("segment: k={} silhouette {} cost {}{} ({} s)", k, round(c.silhouette()), round(c.fit().cost()),
           c.fit().warm() ? " (warm start)" : "", Math.round((System.nanoTime() - start) / 1e8) / 10.0);
     }
+    return candidates;
+  }
+
+  /** The chosen candidate ({@link KChooser}). */
+  private KMeansFitter.Candidate chooseModel(List<KMeansFitter.Candidate> candidates, PreviousRun previous,
+      StageReport report) {
     int previousK = PreviousRun.COMPARED.equals(previous.status()) ? previous.k() : 0;
     int chosen = chooser.choose(candidates, previousK, report.section("selection"));
     return candidates.stream().filter(c -> c.k() == chosen).findFirst().orElseThrow();
+  }
+
+  /**
+   * Today's users under one model.
+   *
+   * @param clustered the scaled users with their cluster index (not cached: recomputed per use)
+   * @param stats per-cluster statistics ({@link SegmentProfiler#clusterStats})
+   * @param match the stable ids of the clusters
+   */
+  private record Assignment(KMeansModel kmeans, double[][] centersZ, Dataset<Row> clustered, Row[] stats, long[] sizes,
+      CentroidMatcher.Result match) {
+    int[] ids() {
+      return match.segmentIds();
+    }
+  }
+
+  private Assignment assign(Dataset<Row> scaled, KMeansModel kmeans, double[] mean, double[] std, PreviousRun previous) {
+    double[][] centersZ = Arrays.stream(kmeans.clusterCenters()).map(Vector::toArray).toArray(double[][]::new);
+    describe(scaled.sparkSession(), "segment statistics");
+    Dataset<Row> clustered = kmeans.transform(scaled);
+    Row[] stats = profiler.clusterStats(clustered, centersZ.length);
+    long[] sizes = Arrays.stream(stats).mapToLong(SegmentProfiler::size).toArray();
+    CentroidMatcher.Result match = CentroidMatcher.match(centersZ, mean, std, previous.centroids(),
+        previous.highWater(), settings.maxMatchDistance(), sizes);
+    return new Assignment(kmeans, centersZ, clustered, stats, sizes, match);
+  }
+
+  /**
+   * The stability floor: what the night does when today's fit would move more of the users without
+   * new events than {@code stability.floor} allows. The manifest's {@code stability.floor}.
+   */
+  private Map<String, Object> floorReport(IdStability.Shares shares, PreviousRun previous) {
+    Map<String, Object> f = new LinkedHashMap<>();
+    f.put("floor", settings.stabilityFloor());
+    f.put("below_floor", settings.belowFloor().configName());
+    if (shares == null || shares.unchangedKeptShare() == null) {
+      f.put("action", "none");
+      f.put("reason", "no previous run's segments to compare with, or no user without new events");
+      return f;
+    }
+    f.put("fit_users_without_new_events", shares.unchanged());
+    f.put("fit_same_segment_share", round(shares.unchangedKeptShare()));
+    String measured = percent(shares.unchangedKeptShare()) + " of the " + shares.unchanged()
+        + " users without new events since " + previous.date() + " keep their segment id with today's fit";
+    if (!shares.below(settings.stabilityFloor())) {
+      f.put("action", "none");
+      f.put("reason", measured + ", at or above stability.floor " + percent(settings.stabilityFloor()));
+    } else if (settings.belowFloor() == SegmentSettings.BelowFloor.REFIT) {
+      f.put("action", "refit_published");
+      f.put("reason", measured + ", below stability.floor " + percent(settings.stabilityFloor())
+          + "; stability.below-floor = refit publishes today's fit anyway");
+    } else if (!PreviousRun.COMPARED.equals(previous.status())) {
+      f.put("action", "refit_published");
+      f.put("reason", measured + ", below stability.floor " + percent(settings.stabilityFloor())
+          + ", but the previous run's centroids cannot be reused (" + previous.status() + ")");
+    } else {
+      f.put("action", "kept_previous_model");
+      f.put("reason", measured + ", below stability.floor " + percent(settings.stabilityFloor())
+          + ": today's users are assigned to the previous run's " + previous.k() + " centroids instead");
+    }
+    return f;
+  }
+
+  private static String percent(double share) {
+    return Math.round(share * 1000) / 10.0 + " %";
   }
 
   /**
@@ -275,7 +372,12 @@ public final class SegmentStage implements Stage {
    * nothing comparable (first run, other features) or warm starts are off.
    */
   private double[][] warmStart(PreviousRun previous, double[] mean, double[] std) {
-    if (!settings.warmStart() || !PreviousRun.COMPARED.equals(previous.status())) {
+    return settings.warmStart() ? previousCentersZ(previous, mean, std) : null;
+  }
+
+  /** The previous run's centroids standardized with today's scaler; null when not comparable. */
+  private static double[][] previousCentersZ(PreviousRun previous, double[] mean, double[] std) {
+    if (!PreviousRun.COMPARED.equals(previous.status())) {
       return null;
     }
     return previous.centroids().stream().map(p -> CentroidMatcher.standardize(p.centroid(), mean, std))

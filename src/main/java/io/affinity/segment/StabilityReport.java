@@ -1,25 +1,22 @@
 package io.affinity.segment;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
-
-import io.affinity.io.Datasets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.sql.Row;
-import org.apache.spark.sql.SparkSession;
 
 /** The manifest's {@code stability}: how today's segments relate to the previous run's. */
 final class StabilityReport {
   private StabilityReport() {}
 
-  static Map<String, Object> of(SparkSession spark, Datasets ds, PreviousRun previous, double maxMatchDistance,
-      CentroidMatcher.Result match, int[] ids, Map<Integer, String> labels, double[][] centersZ) {
+  /**
+   * @param labelChanges why a matched segment did not keep its previous label ({@link SegmentLabeler.Result#changed})
+   * @param shares who kept their segment id under the published assignment (null on a first run)
+   * @param floor the stability floor's decision
+   */
+  static Map<String, Object> of(PreviousRun previous, double maxMatchDistance, CentroidMatcher.Result match, int[] ids,
+      Map<Integer, String> labels, Map<Integer, String> labelChanges, double[][] centersZ, IdStability.Shares shares,
+      Map<String, Object> floor) {
     Map<String, Object> st = new LinkedHashMap<>();
     st.put("previous_run_date", previous.date() == null ? null : previous.date().toString());
     st.put("status", previous.status());
@@ -37,7 +34,12 @@ final class StabilityReport {
       m.put("label", labels.get(ids[c]));
       matched.add(m);
       if (!labels.get(ids[c]).equals(before)) {
-        relabelled.add(Map.of("segment_id", ids[c], "from", before, "to", labels.get(ids[c])));
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("segment_id", ids[c]);
+        r.put("from", before);
+        r.put("to", labels.get(ids[c]));
+        r.put("why", labelChanges.getOrDefault(ids[c], "'" + labels.get(ids[c]) + "' failed its audit"));
+        relabelled.add(r);
       }
     }
     matched.sort((a, b) -> Integer.compare((Integer) a.get("segment_id"), (Integer) b.get("segment_id")));
@@ -54,18 +56,30 @@ final class StabilityReport {
       }
     }
     st.put("closest_centroids_today", Double.isNaN(closest) ? null : SegmentStage.round(closest));
-    if (previous.date() != null && ds.exists(SegmentStage.SEGMENTS, previous.date())) {
-      spark.sparkContext().setJobDescription("segment: compare with previous segments");
-      Row r = spark.read().parquet(ds.path(SegmentStage.SEGMENTS, previous.date()).toString())
-          .select(col("user_id"), col("segment_id").as("previous_segment_id"))
-          .join(spark.read().parquet(ds.path(SegmentStage.SEGMENTS).toString()).select("user_id", "segment_id"), "user_id")
-          .agg(count(lit(1)), sum(when(col("segment_id").equalTo(col("previous_segment_id")), 1L).otherwise(0L)))
-          .first();
-      long both = r.getLong(0);
-      st.put("users_in_both_runs", both);
-      st.put("users_same_segment_share",
-          both == 0 ? null : SegmentStage.round((r.isNullAt(1) ? 0L : r.getLong(1)) / (double) both));
+    double largest = matched.stream().mapToDouble(m -> (Double) m.get("distance")).max().orElse(Double.NaN);
+    st.put("largest_match_distance", Double.isNaN(largest) ? null : largest);
+    if (shares != null) {
+      st.put("users_in_both_runs", shares.inBoth());
+      st.put("users_same_segment_share", share(shares.keptShare()));
+      st.put("users_without_new_events", shares.unchanged());
+      st.put("users_without_new_events_same_segment_share", share(shares.unchangedKeptShare()));
+      List<Map<String, Object>> arrivals = new ArrayList<>();
+      for (Map.Entry<Integer, Long> e : shares.newUsers().entrySet()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("segment_id", e.getKey());
+        m.put("label", labels.get(e.getKey()));
+        m.put("users", e.getValue());
+        m.put("appeared_today", match.appeared().contains(e.getKey()));
+        arrivals.add(m);
+      }
+      arrivals.sort((a, b) -> Long.compare((Long) b.get("users"), (Long) a.get("users")));
+      st.put("new_users", arrivals);
     }
+    st.put("floor", floor);
     return st;
+  }
+
+  private static Double share(Double v) {
+    return v == null ? null : SegmentStage.round(v);
   }
 }

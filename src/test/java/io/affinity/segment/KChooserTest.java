@@ -1,6 +1,7 @@
 package io.affinity.segment;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,15 +16,46 @@ import org.junit.jupiter.api.Test;
 class KChooserTest {
 
   private static KChooser chooser(String... overrides) {
+    return new KChooser(settings(overrides));
+  }
+
+  private static SegmentSettings settings(String... overrides) {
     Map<String, String> o = new HashMap<>();
     for (int i = 0; i < overrides.length; i += 2) {
       o.put(overrides[i], overrides[i + 1]);
     }
-    return new KChooser(SegmentSettings.from(new ConfigReader(ConfigLoader.load(null, o))));
+    return SegmentSettings.from(new ConfigReader(ConfigLoader.load(null, o)));
+  }
+
+  private static KMeansFitter.Candidate fit(double cost, double silhouette, long... sizes) {
+    return new KMeansFitter.Candidate(sizes.length, new KMeansFitter.Fit(null, cost, sizes, 10, new double[] {cost}, null),
+        silhouette);
+  }
+
+  @Test
+  void hysteresisKeepsTheWarmFitUnlessTheFreshOneIsBetterBeyondTheMargins() {
+    SegmentSettings s = settings();
+    double costMargin = s.warmStartTolerance();
+    long[] even = {25, 25, 25, 25};
+    KMeansFitter.Candidate warm = fit(1000, 0.60, even);
+    // Cheaper by a little less than the cost margin, same silhouette: inside the noise of seeded restarts.
+    Hysteresis.WarmStart noise = Hysteresis.warmOrFresh(warm, fit(1000 * (1 - costMargin * 0.9), 0.60, even), s);
+    assertTrue(noise.keptWarm(), noise.reason());
+    assertTrue(noise.reason().contains("not better beyond the margins"), noise.reason());
+    // Cheaper by more than the margin, silhouette no worse: a better optimum, taken.
+    Hysteresis.WarmStart better = Hysteresis.warmOrFresh(warm, fit(1000 * (1 - costMargin * 1.5), 0.60, even), s);
+    assertFalse(better.keptWarm(), better.reason());
+    // Cheaper beyond the margin but a clearly worse silhouette: not better, kept.
+    assertTrue(Hysteresis.warmOrFresh(warm, fit(1000 * (1 - costMargin * 1.5), 0.60 - 2 * s.keepPreviousWithin(), even),
+        s).keptWarm());
+    // The warm start broke a size rule the fresh fit meets: the size rule decides, whatever the cost.
+    Hysteresis.WarmStart tiny = Hysteresis.warmOrFresh(fit(900, 0.60, 49, 49, 1, 1), fit(1000, 0.60, even), s);
+    assertFalse(tiny.keptWarm());
+    assertTrue(tiny.reason().contains("below k.min-share"), tiny.reason());
   }
 
   static KMeansFitter.Candidate candidate(int k, double silhouette, long... sizes) {
-    return new KMeansFitter.Candidate(k, new KMeansFitter.Fit(null, 100.0 / k, sizes, 10, false, null), silhouette);
+    return new KMeansFitter.Candidate(k, new KMeansFitter.Fit(null, 100.0 / k, sizes, 10, new double[] {100.0 / k}, null), silhouette);
   }
 
   private static Map<?, ?> entry(Map<String, Object> sel, int k) {
@@ -82,6 +114,17 @@ class KChooserTest {
     assertEquals(5, chooser().choose(c, 6, new HashMap<>()), "k = 6 is not acceptable");
     assertEquals(5, chooser("affinity.segment.k.keep-previous-within", "0").choose(
         List.of(candidate(4, 0.58, 25, 25, 25, 25), candidate(5, 0.59, 20, 20, 20, 20, 20)), 4, new HashMap<>()));
+  }
+
+  @Test
+  void thePreviousKIsJudgedWithAHysteresisBandOnTheSizeRules() {
+    // k = 5's smallest segment holds 2.8 % of users: below k.min-share 3 %, within the 0.5 % band.
+    List<KMeansFitter.Candidate> c = List.of(candidate(4, 0.60, 250, 250, 250, 250),
+        candidate(5, 0.60, 250, 250, 250, 222, 28));
+    assertEquals(5, chooser().choose(c, 5, new HashMap<>()), "yesterday's k stays inside the band");
+    Map<String, Object> sel = new HashMap<>();
+    assertEquals(4, chooser().choose(c, 0, sel), "a new k must meet the bound as written");
+    assertTrue(((String) entry(sel, 5).get("lost_because")).contains("below k.min-share"), sel.toString());
   }
 
   @Test

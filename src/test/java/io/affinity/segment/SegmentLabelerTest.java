@@ -1,6 +1,7 @@
 package io.affinity.segment;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import io.affinity.config.SettingsException;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The default rules of reference.conf and custom ones on hand-made segment measures. */
@@ -90,6 +92,29 @@ class SegmentLabelerTest {
     SegmentMeasures lapsed = seg(4, 2.0, 4.0, 4.0, 0.0, 1.0, 1.0);
     assertEquals("can't lose them", defaultLabeler().label(List.of(lapsed), POPULATION, Map.of(4, "loyal")).get(4),
         "recency 2 breaks loyal's recency >= 3");
+  }
+
+  @Test
+  void aKeptLabelHoldsWithinTheStickyToleranceAndAChangeSaysWhy() {
+    SegmentSettings d = SegmentSettings.from(new ConfigReader(ConfigLoader.load(null, Map.of())));
+    SegmentLabeler tolerant = new SegmentLabeler(d.labelRules(), d.fallbackLabel(), true, d.labelKeepWithin());
+    // Yesterday's loyal segment: frequency's median slipped from 4 to 3.5, half a score below the bound.
+    SegmentMeasures slipped = seg(2, 3.0, 3.5, 3.0, 0.0, 1.0, 0.5);
+    SegmentLabeler.Result kept = tolerant.labelAll(List.of(slipped), POPULATION, Map.of(2, "loyal"));
+    assertEquals("loyal", kept.labels().get(2));
+    assertEquals(Set.of(2), kept.kept());
+    LabelAudit.Result audit = LabelAudit.audit(tolerant, "loyal", slipped, POPULATION, d.labelKeepWithin());
+    assertTrue(audit.passed());
+    assertTrue(audit.checks().get(2).withinTolerance(), "frequency >= 4 holds only within the tolerance");
+    assertEquals("passed 3 of 3 claims (1 within the sticky tolerance)", audit.summary());
+    assertFalse(LabelAudit.audit(tolerant, "loyal", slipped, POPULATION).passed(), "a new label meets its claims as written");
+    assertTrue(defaultLabeler().labelAll(List.of(slipped), POPULATION, Map.of(2, "loyal")).changed().get(2)
+        .contains("frequency >= 4 (measured 3.5)"), "without a tolerance loyal is given up, and the reason names the claim");
+    // A full score below is beyond the tolerance: the label changes and the manifest says why.
+    SegmentMeasures fell = seg(2, 3.0, 3.0, 3.0, 0.0, 1.0, 0.5);
+    SegmentLabeler.Result changed = tolerant.labelAll(List.of(fell), POPULATION, Map.of(2, "loyal"));
+    assertEquals("'loyal' claims frequency >= 4 (measured 3.0), beyond the sticky tolerance", changed.changed().get(2));
+    assertTrue(changed.kept().isEmpty());
   }
 
   @Test

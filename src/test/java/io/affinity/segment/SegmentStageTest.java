@@ -219,12 +219,53 @@ class SegmentStageTest extends SparkTestBase {
   }
 
   @Test
-  void sameTableNextNightKeepsIdsAndLabels() {
+  void sameTableNextNightKeepsIdsAndLabels() throws Exception {
     String next = "2026-11-21";
     writeUsers(root, next, USERS);
     assertEquals(0, cli(args(root, next)).exitCode());
     Dataset<Row> today = spark.read().parquet(root.resolve(SegmentStage.SEGMENTS).resolve("run_date=" + next).toString());
     frames().assertDataFrameNoOrderEquals(read(SegmentStage.SEGMENTS), today);
+    // Warm start and hysteresis: the previous model was refitted from its centroids and kept.
+    Map<?, ?> report = stageReport(root, next);
+    Map<?, ?> h = (Map<?, ?>) report.get("hysteresis");
+    assertEquals("kept_previous", h.get("outcome"), h.toString());
+    assertEquals(3, h.get("previous_k"));
+    assertEquals(true, ((Map<?, ?>) h.get("warm_start")).get("kept_warm"));
+    Map<?, ?> st = (Map<?, ?>) report.get("stability");
+    // Every recency_event_days is at least 1 day: nobody had an event on the new date.
+    assertEquals(12, st.get("users_without_new_events"));
+    assertEquals(1.0, st.get("users_without_new_events_same_segment_share"));
+    assertEquals("none", ((Map<?, ?>) st.get("floor")).get("action"));
+  }
+
+  /**
+   * The stability floor. A fourth segment forced on the same, unchanged users moves some of them to
+   * a new id: below the floor the night keeps the previous model (same ids and labels as the last
+   * published run), unless below-floor = refit asks for the new fit.
+   */
+  @Test
+  void belowTheFloorTheNightKeepsThePreviousModelUnlessARefitIsAsked() throws Exception {
+    String keep = "2026-11-23";
+    String refit = "2026-11-24";
+    writeUsers(root, keep, USERS);
+    writeUsers(root, refit, USERS);
+    assertEquals(0, cli(args(root, keep, "-Daffinity.segment.k.fixed=4")).exitCode());
+    Map<?, ?> floor = (Map<?, ?>) ((Map<?, ?>) stageReport(root, keep).get("stability")).get("floor");
+    assertEquals("kept_previous_model", floor.get("action"), floor.toString());
+    assertTrue(((Number) floor.get("fit_same_segment_share")).doubleValue() < 0.95, floor.toString());
+    Map<?, ?> keptReport = stageReport(root, keep);
+    assertEquals("previous_centroids", ((Map<?, ?>) keptReport.get("model")).get("source"));
+    assertEquals(1.0, ((Map<?, ?>) keptReport.get("stability")).get("users_without_new_events_same_segment_share"),
+        "the previous centroids with the previous scaler: every unchanged user stays");
+    Dataset<Row> kept = spark.read().parquet(root.resolve(SegmentStage.SEGMENTS).resolve("run_date=" + keep).toString());
+    frames().assertDataFrameNoOrderEquals(read(SegmentStage.SEGMENTS).select("user_id", "segment_id", "segment_label"),
+        kept.select("user_id", "segment_id", "segment_label"));
+
+    assertEquals(0, cli(args(root, refit, "-Daffinity.segment.k.fixed=4",
+        "-Daffinity.segment.stability.below-floor=refit")).exitCode());
+    Map<?, ?> report = stageReport(root, refit);
+    assertEquals("refit_published", ((Map<?, ?>) ((Map<?, ?>) report.get("stability")).get("floor")).get("action"));
+    assertEquals(4, ((Map<?, ?>) report.get("rows")).get("segments"));
   }
 
   @Test
