@@ -71,12 +71,8 @@ public record FairnessSettings(List<String> attributes, Map<String, List<Double>
         bands.put(name, List.copyOf(edges));
       }
     }
-    for (String b : rawBands.keySet()) {
-      if (!r.strings(F + "attributes").contains(b)) {
-        throw new SettingsException(F + "bands." + b, rawBands.get(b).toString(), "bands only for listed numeric "
-            + F + "attributes " + r.strings(F + "attributes"));
-      }
-    }
+    // Bands of attributes not listed are ignored: `attributes = []` turns the report off without
+    // deleting the edges kept for it.
     double low = r.number(F + "ratio-band.low", 0.01, 1, false);
     double high = r.number(F + "ratio-band.high", 1, 100, false);
     return new FairnessSettings(List.copyOf(attributes), bands, r.integer(F + "target-deciles", 1, 9),

@@ -78,7 +78,18 @@ class ConfigValidationTest {
         Arguments.of("affinity.gates.propensity.max-auc-pr-drop", "1.5", "[0.0, 1.0]"),
         Arguments.of("affinity.gates.segment.max-silhouette-drop", "3", "[0.0, 2.0]"),
         Arguments.of("affinity.publish.pseudonymize.enabled", "perhaps", "true or false"),
-        Arguments.of("affinity.publish.pseudonymize.key-env", "\"MY KEY\"", "name of an environment variable"));
+        Arguments.of("affinity.publish.pseudonymize.key-env", "\"MY KEY\"", "name of an environment variable"),
+        Arguments.of("affinity.stages", "[ingest, scoring]", "entries must be stages"),
+        Arguments.of("affinity.stages", "[ingest, publish]", "publish needs segment"),
+        Arguments.of("affinity.propensity.families", "[logistic, svm]", "random-forest"),
+        Arguments.of("affinity.propensity.families", "[]", "at least one"),
+        Arguments.of("affinity.propensity.gradient-boosted-trees.step-size", "0", "must be a number"),
+        Arguments.of("affinity.propensity.choice.confidence", "1", "must be a number"),
+        // An attribute the users input does not have.
+        Arguments.of("affinity.fairness.attributes", "[income]", "categorical"),
+        Arguments.of("affinity.fairness.target-deciles", "10", "1..9"),
+        // gender is compared by the sample's fairness report, so it cannot also be a model input.
+        Arguments.of("affinity.propensity.attributes", "[gender]", "use-as-input"));
   }
 
   @ParameterizedTest(name = "{0} = {1}")
