@@ -93,7 +93,7 @@ final class PropensityTrainer {
       stages.add(calibrator);
       // A Pipeline of fitted transformers only: fit() just checks the schema and wraps them.
       PipelineModel full = new Pipeline().setStages(stages.toArray(new PipelineStage[0])).fit(train);
-      candidates.put(f, new Candidate(f, m, new PropensityModel(full), calibration,
+      candidates.put(f, new Candidate(m, new PropensityModel(full), calibration,
           Math.round((System.nanoTime() - started) / 1e8) / 10.0));
     }
     Family chosen = FamilyChoice.choose(candidates, validation, settings.models(), settings.seed(), selection);
@@ -117,7 +117,7 @@ final class PropensityTrainer {
    *
    * @param seconds fit and calibration time
    */
-  record Candidate(Family family, Model<?> model, PropensityModel fitted, Map<String, Object> calibration,
+  record Candidate(Model<?> model, PropensityModel fitted, Map<String, Object> calibration,
       double seconds) {}
 
   /**
